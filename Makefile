@@ -1,0 +1,35 @@
+# The README's commands. `make test` sets everything up from nothing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test bench lint docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/stalwart-kernel --data ./var
+
+test: install
+	$(BIN)/ruff check kernel plugins tests
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m tests.bench
+
+lint: install
+	$(BIN)/ruff check kernel plugins tests
+	$(BIN)/ruff format --check kernel plugins tests
+
+docs: install
+	$(BIN)/python -m kernel.docgen
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache
