@@ -1,0 +1,1 @@
+"""Listeners, connections, TLS and the PROXY protocol: the kernel's network layer."""
