@@ -60,6 +60,8 @@ class Kernel:
             distributions (for tests; they are selectable like installed ones).
         environ: environment for ``${env:...}`` and the config search order.
         system_config: whether ``/etc/stalwart-kernel`` may be used.
+        layers: the exact configuration directories to merge, replacing the
+            search order (packaged defaults included); for tests.
         handle_signals: install SIGTERM/SIGINT/SIGHUP handling in :meth:`run`
             (the CLI does; tests in-process do not).
 
@@ -77,14 +79,19 @@ class Kernel:
         extra_plugins: Mapping[str, object] | None = None,
         environ: Mapping[str, str] | None = None,
         system_config: bool = True,
+        layers: Sequence[Path] | None = None,
         handle_signals: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
         self._environ = dict(os.environ if environ is None else environ)
-        self.layers = config_layers(
-            Path(config_dir) if config_dir is not None else None,
-            self._environ,
-            system=system_config,
+        self.layers = (
+            list(layers)
+            if layers is not None
+            else config_layers(
+                Path(config_dir) if config_dir is not None else None,
+                self._environ,
+                system=system_config,
+            )
         )
         self.catalog = PluginCatalog(extra_plugins)
         raw = load_layers(self.layers, self._environ)
@@ -250,7 +257,7 @@ class Kernel:
                     async with trio.open_nursery() as accept:
                         self._accept_nursery = accept
                         await self.listeners.commit(plan, accept)
-                        services.start_soon(self._watch_config)
+                        await services.start(self._watch_config)
                         log.info(
                             "started",
                             plugins=",".join(self.plugin_names) or "-",
@@ -258,10 +265,12 @@ class Kernel:
                         )
                         task_status.started(self)
                         await self._stop.wait()
-                        log.info("stopping", sessions=len(sessions.child_tasks))
+                        log.info("stopping")
                         self.listeners.stop_all()
                         accept.cancel_scope.cancel()
+                    # Every listening socket is closed now.
                     self._draining.set()
+                    log.info("draining", sessions=len(sessions.child_tasks))
                     sessions.cancel_scope.deadline = (
                         trio.current_time() + self.config["server"]["shutdown_timeout"]
                     )
@@ -291,9 +300,12 @@ class Kernel:
             components=logging_config["components"],
         )
 
-    async def _watch_config(self) -> None:
+    async def _watch_config(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Reload when a configuration file or an included file changes."""
         known = await trio.to_thread.run_sync(snapshot_files, self.layers, self.config.files)
+        task_status.started()
         while True:
             await trio.sleep(self.config["config"]["poll_interval"])
             if not self.config["config"]["watch"]:

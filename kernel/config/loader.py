@@ -117,7 +117,7 @@ def load_layers(layers: Sequence[Path], environ: Mapping[str, str] | None = None
                 Diagnostic(Severity.ERROR, f"configuration directory {directory} does not exist")
             )
             continue
-        for file in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+        for file in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")]):
             _load_file(file, raw, environ)
     return raw
 
@@ -165,7 +165,12 @@ def _merge(
             into.pop(key, None)
             _drop_locations(locations, sub)
             continue
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
+        if isinstance(value, dict):
+            # Merged into a fresh mapping too, so that nulls inside it remove keys
+            # rather than being stored.
+            if not isinstance(into.get(key), dict):
+                into[key] = {}
+                _drop_locations(locations, sub)
             locations[sub] = new_locations[sub]
             _merge(into[key], value, sub, locations, new_locations)
             continue
@@ -217,7 +222,11 @@ class _Builder:
                 self.locations[(*path, index)] = self._loc(item)
                 items.append(self.build(item, (*path, index)))
             return items
-        value = self.constructor.construct_object(node)
+        try:
+            value = self.constructor.construct_object(node)
+        except Exception as exc:  # an unknown tag, `!!int abc`...: PyYAML raises several kinds
+            self._error(f"invalid value: {getattr(exc, 'problem', None) or exc}", path, node)
+            return None
         if isinstance(value, str) and "$" in value:
             return self._substitute(value, path, node)
         return value

@@ -4,7 +4,9 @@ Implementation notes:
 
 * ``receive_some`` enforces the listener's idle timeout and raises
   :class:`IdleTimeout`, which a protocol may catch to say goodbye (SMTP 421,
-  IMAP ``* BYE``); if it does not, the kernel closes the connection.
+  IMAP ``* BYE``); if it does not, the kernel closes the connection. Either
+  way, a session that ends right after a timeout (``timed_out``) is reported
+  to ``stalwart_connection_closed`` as ``idle-timeout``.
 * Bytes the kernel read past a PROXY protocol header are returned first.
 * ``start_tls`` discards whatever the kernel still buffers from before the
   handshake (RFC 3207 §4.2; RFC 2595 §3.1; RFC 9051 §6.2.1): a protocol engine
@@ -66,6 +68,7 @@ class Connection:
         local, remote: ``(ip, port)`` of this end and of the client (the
             client's real address when a trusted PROXY header gave it).
         tls: the TLS parameters once TLS is active, else ``None``.
+        timed_out: True if the last ``receive_some`` raised :class:`IdleTimeout`.
         log: a structured logger bound to this connection.
 
     Resource handling: the kernel owns the stream and closes it after
@@ -102,6 +105,7 @@ class Connection:
         self._tls_context = tls_context
         self._handshake_timeout = handshake_timeout
         self._buffered = bytearray(buffered)
+        self.timed_out = False
 
     @property
     def idle_timeout(self) -> float:
@@ -126,6 +130,7 @@ class Connection:
                 timeout); ``math.inf`` waits forever.
             trio.BrokenResourceError: the connection broke.
         """
+        self.timed_out = False
         if self._buffered:
             data = bytes(self._buffered[:max_bytes])
             del self._buffered[:max_bytes]
@@ -134,6 +139,7 @@ class Connection:
         with trio.move_on_after(limit if limit > 0 else math.inf) as scope:
             return await self.stream.receive_some(max_bytes)
         assert scope.cancelled_caught
+        self.timed_out = True
         raise IdleTimeout(f"no data for {limit:g}s")
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:

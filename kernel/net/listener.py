@@ -254,6 +254,8 @@ class Listener:
                 await protocol.serve(conn)
             finally:
                 active = conn.stream
+            if conn.timed_out:  # the protocol caught IdleTimeout to say goodbye
+                error = "idle-timeout"
         except IdleTimeout:
             error = "idle-timeout"
         except (trio.BrokenResourceError, trio.ClosedResourceError):

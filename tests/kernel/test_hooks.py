@@ -1,0 +1,303 @@
+"""One test per hook with throwaway plugins (the meta-tests require ``test_hook_<name>``).
+
+``stalwart_register_protocols``, ``stalwart_mount_http`` and
+``stalwart_connection_closed`` are exercised in ``tests/kernel/net``;
+``stalwart_register_commands`` in ``test_process.py`` (it needs an installed
+distribution, since the CLI discovers commands through entry points).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+import kernel
+from kernel import (
+    AuthResult,
+    BackendSpec,
+    ConfigError,
+    Credentials,
+    Kernel,
+    Option,
+    PluginError,
+    Section,
+)
+from kernel.testing import listener_address, run_kernel, write_config
+from kernel.testing.echo import plugin as echo
+
+ECHO = {"listeners": {"e": {"bind": "127.0.0.1:0", "protocol": "echo"}}}
+
+
+def make_kernel(
+    tmp_path: Path,
+    plugins: dict[str, object],
+    config: dict[str, Any],
+    names: list[str] | None = None,
+) -> Kernel:
+    write_config(tmp_path / "conf", config)
+    return Kernel(
+        data_dir=tmp_path / "var",
+        layers=[tmp_path / "conf"],
+        environ={},
+        plugins=names if names is not None else list(plugins),
+        extra_plugins=plugins,
+    )
+
+
+class DemoSections:
+    @kernel.hookimpl
+    def stalwart_register_config_sections(self) -> list[Section]:
+        return [
+            Section(
+                "demo",
+                "A demo section.",
+                (
+                    Option("greeting", "string", "hello", "Greeting."),
+                    Option("limits.timeout", "duration", "1m", "A nested duration."),
+                ),
+            )
+        ]
+
+
+def test_hook_stalwart_register_config_sections(tmp_path: Path) -> None:
+    k = make_kernel(tmp_path, {"demo": DemoSections()}, {"demo": {"limits": {"timeout": "2h"}}})
+    assert k.config["demo"]["greeting"] == "hello"
+    assert k.config["demo"]["limits"]["timeout"] == 7200.0
+    with pytest.raises(ConfigError) as info:
+        make_kernel(tmp_path, {"demo": DemoSections()}, {"demo": {"greting": "typo"}})
+    assert "demo.greting: unknown key" in str(info.value)
+
+
+def test_config_section_of_unloaded_plugin_is_a_warning(tmp_path: Path) -> None:
+    k = make_kernel(tmp_path, {"demo": DemoSections()}, {"demo": {"greeting": "x"}}, names=[])
+    assert "demo" not in k.config
+    assert any("plugin demo, which is not loaded" in str(w) for w in k.config.warnings)
+
+
+def test_config_section_claimed_twice_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="section 'demo' of plugin"):
+        make_kernel(tmp_path, {"demo": DemoSections(), "demo2": DemoSections()}, {})
+
+
+class MemoryStore:
+    """A store backend that records its lifecycle."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+
+    @asynccontextmanager
+    async def open(self, k: Kernel) -> AsyncIterator[dict[str, str]]:
+        self.events.append("open")
+        try:
+            yield {"kind": "memory-store"}
+        finally:
+            self.events.append("close")
+
+    @kernel.hookimpl
+    def stalwart_register_backends(self) -> list[BackendSpec]:
+        return [BackendSpec(kind="store", name="memory", open=self.open)]
+
+
+class NeedsStore:
+    @kernel.hookimpl
+    def stalwart_required_backends(self) -> list[str]:
+        return ["store"]
+
+
+async def test_hook_stalwart_register_backends(tmp_path: Path) -> None:
+    store = MemoryStore()
+    plugins = {"needy": NeedsStore(), "memstore": store, "echo": echo}
+    config = {**ECHO, "store": {"backend": "memory"}}
+    async with run_kernel(tmp_path, plugins=plugins, config=config, names=["needy", "echo"]) as k:
+        assert k.backend("store") == {"kind": "memory-store"}
+        assert store.events == ["open"]
+        assert k.events.statistics().subscribers == 0  # the built-in local bus is open too
+    assert store.events == ["open", "close"]
+
+
+def test_hook_stalwart_required_backends(tmp_path: Path) -> None:
+    # The configured store backend's plugin is loaded although not selected.
+    k = make_kernel(
+        tmp_path,
+        {"needy": NeedsStore(), "memstore": MemoryStore()},
+        {"store": {"backend": "memory"}},
+        names=["needy"],
+    )
+    assert k.plugin_names == ("needy", "memstore")
+    assert k.backend_names == {"events": "local", "store": "memory"}
+    # Nobody provides the default "sqlite" store: start fails and says so.
+    with pytest.raises(
+        PluginError, match="no installed plugin provides the store backend 'sqlite'"
+    ):
+        make_kernel(tmp_path, {"needy": NeedsStore()}, {}, names=["needy"])
+
+
+class RequiresHostname:
+    @kernel.hookimpl
+    def stalwart_config_validate(self, config: kernel.Config) -> list[kernel.Diagnostic]:
+        if config["server"]["hostname"] is None:
+            return [config.diagnostic("server.hostname", "must be set for this plugin")]
+        return []
+
+
+async def test_hook_stalwart_config_validate(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"server\.hostname: must be set"):
+        make_kernel(tmp_path, {"strict": RequiresHostname()}, {})
+    config = {**ECHO, "server": {"hostname": "mx.example.org"}}
+    plugins = {"strict": RequiresHostname(), "echo": echo}
+    async with run_kernel(tmp_path, plugins=plugins, config=config) as k:
+        (tmp_path / "conf" / "60-drop.yaml").write_text("server:\n  hostname: null\n")
+        result = await k.reload()
+        assert not result.ok
+        assert k.hostname == "mx.example.org"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[Any] = []
+
+
+class ConfigWatcher(Recorder):
+    @kernel.hookimpl
+    def stalwart_config_changed(self, kernel: Kernel, old: kernel.Config, new: kernel.Config):
+        async def changed() -> None:
+            await trio.lowlevel.checkpoint()
+            self.calls.append(
+                (
+                    old["server"]["shutdown_timeout"],
+                    new["server"]["shutdown_timeout"],
+                    kernel.config is new,
+                )
+            )
+
+        return changed
+
+
+async def test_hook_stalwart_config_changed(tmp_path: Path) -> None:
+    watcher = ConfigWatcher()
+    async with run_kernel(tmp_path, plugins={"w": watcher, "echo": echo}, config=ECHO) as k:
+        (tmp_path / "conf" / "60.yaml").write_text("server: {shutdown_timeout: 9s}\n")
+        assert (await k.reload()).ok
+        assert watcher.calls == [(5.0, 9.0, True)]
+        (tmp_path / "conf" / "60.yaml").write_text("server: {shutdown_timeout: nope}\n")
+        assert not (await k.reload()).ok
+        assert len(watcher.calls) == 1  # not told about a refused reload
+
+
+class Service(Recorder):
+    @kernel.hookimpl
+    def stalwart_startup(self, kernel: Kernel):
+        async def run(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            self.calls.append(("started", len(kernel.listeners)))
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                self.calls.append(("cancelled", kernel.draining))
+
+        return run
+
+    @kernel.hookimpl
+    def stalwart_shutdown(self, kernel: Kernel):
+        async def stop() -> None:
+            await trio.lowlevel.checkpoint()
+            self.calls.append(("shutdown", kernel.draining))
+
+        return stop
+
+
+async def test_hook_stalwart_startup(tmp_path: Path) -> None:
+    service = Service()
+    async with run_kernel(tmp_path, plugins={"svc": service, "echo": echo}, config=ECHO):
+        # Started before listeners were committed, and still running.
+        assert service.calls == [("started", 0)]
+    assert service.calls == [("started", 0), ("shutdown", True), ("cancelled", True)]
+
+
+class FailingService:
+    @kernel.hookimpl
+    def stalwart_startup(self, kernel: Kernel):
+        async def run(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+            raise RuntimeError("cannot start")
+
+        return run
+
+
+async def test_startup_failure_fails_run_and_unbinds(tmp_path: Path) -> None:
+    k = make_kernel(tmp_path, {"bad": FailingService(), "echo": echo}, ECHO)
+    with pytest.RaisesGroup(
+        pytest.RaisesExc(RuntimeError, match="cannot start"), flatten_subgroups=True
+    ):
+        await k.run()
+    assert len(k.listeners) == 0
+
+
+async def test_hook_stalwart_shutdown(tmp_path: Path) -> None:
+    service = Service()
+    async with run_kernel(tmp_path, plugins={"svc": service, "echo": echo}, config=ECHO) as k:
+        client = await trio.open_tcp_stream(*listener_address(k, "e"))
+        assert (await client.receive_some(100)).startswith(b"+OK")
+        k.request_stop()
+        # The shutdown hook waits for live sessions: it has not run yet.
+        with trio.fail_after(5):
+            while not k.draining:
+                await trio.sleep(0.01)
+        assert ("shutdown", True) not in service.calls
+        await client.send_all(b"QUIT\r\n")
+        await client.aclose()
+    assert ("shutdown", True) in service.calls
+
+
+class Directory:
+    def __init__(self, users: dict[str, str], name: str) -> None:
+        self.users, self.name = users, name
+
+    @kernel.hookimpl
+    def stalwart_authenticate(self, kernel: Kernel, credentials: Credentials):
+        async def check() -> AuthResult | None:
+            await trio.lowlevel.checkpoint()
+            if credentials.username not in self.users:
+                return None  # not ours: ask the next directory
+            ok = self.users[credentials.username] == credentials.secret
+            return AuthResult(ok=ok, account=f"{self.name}:{credentials.username}")
+
+        return check
+
+
+async def test_hook_stalwart_authenticate(tmp_path: Path) -> None:
+    plugins = {
+        "ldap": Directory({"ann": "pw1"}, "ldap"),
+        "local": Directory({"bob": "pw2"}, "local"),
+    }
+    k = make_kernel(tmp_path, plugins, {})
+
+    def creds(user: str, secret: str) -> Credentials:
+        return Credentials(
+            kind="password", username=user, secret=secret, protocol="imap", remote="127.0.0.1"
+        )
+
+    assert await k.authenticate(creds("ann", "pw1")) == AuthResult(ok=True, account="ldap:ann")
+    assert await k.authenticate(creds("bob", "pw2")) == AuthResult(ok=True, account="local:bob")
+    assert (await k.authenticate(creds("bob", "bad"))).ok is False
+    unknown = await k.authenticate(creds("eve", "x"))
+    assert unknown.ok is False and unknown.account is None
+    assert "pw1" not in repr(creds("ann", "pw1"))
+
+
+class NotAsync:
+    @kernel.hookimpl
+    def stalwart_authenticate(self, kernel: Kernel, credentials: Credentials):
+        return lambda: AuthResult(ok=True)
+
+
+async def test_async_hook_rejects_plain_values(tmp_path: Path) -> None:
+    k = make_kernel(tmp_path, {"sync": NotAsync()}, {})
+    with pytest.raises(PluginError, match="did not give a coroutine"):
+        await k.authenticate(
+            Credentials(kind="password", username="a", secret="b", protocol="imap", remote="::1")
+        )
