@@ -22,7 +22,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 bench: install
-	$(BIN)/python -m tests.bench
+	for f in tests/bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 lint: install
 	$(BIN)/ruff check kernel plugins tests

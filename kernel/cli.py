@@ -136,12 +136,15 @@ def _config_check(args: argparse.Namespace) -> int:
     config_dir = args.dir or args.config
     kernel = Kernel(data_dir=args.data, config_dir=config_dir, plugins=_plugin_list(args.plugins))
 
-    async def check() -> None:
-        plan = await kernel.listeners.prepare(kernel.config, bind=False)
-        for diagnostic in [*kernel.config.warnings, *plan.warnings]:
-            print(diagnostic)
+    async def check() -> list:
+        try:
+            plan = await kernel.listeners.prepare(kernel.config, bind=False)
+        except ConfigError as exc:
+            raise ConfigError([*kernel.config.warnings, *exc.diagnostics]) from None
+        return [*kernel.config.warnings, *plan.warnings]
 
-    trio.run(check)
+    for diagnostic in trio.run(check):
+        print(diagnostic)
     print(f"configuration OK ({len(kernel.config.files)} files)")
     return 0
 

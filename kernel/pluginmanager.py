@@ -132,7 +132,7 @@ class PluginCatalog:
             out.append(
                 PluginInfo(
                     name=name,
-                    distribution=dist.metadata["Name"] if dist else "(in-process)",
+                    distribution=dist.metadata["Name"] if dist else "in-process",
                     version=dist.version if dist else "-",
                     module=module,
                     error=error,

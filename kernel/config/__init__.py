@@ -155,12 +155,12 @@ def build_config(
     seen: dict[str, Section] = {}
     for section in sections:
         if section.name in seen or section.name == "plugins":
-            owner = seen[section.name].plugin if section.name in seen else "kernel"
+            owner = seen[section.name].plugin if section.name in seen else None
             diagnostics.append(
                 Diagnostic(
                     Severity.ERROR,
                     f"section {section.name!r} of plugin {section.plugin} is already defined "
-                    f"by {owner or 'the kernel'}",
+                    f"by {f'plugin {owner}' if owner else 'the kernel'}",
                 )
             )
             continue
@@ -178,7 +178,9 @@ def build_config(
             )
             del data[name]
     diagnostics.extend(extra)
-    diagnostics.extend(validate(data, full_schema(seen.values()), raw.location))
+    diagnostics.extend(
+        validate(data, full_schema(seen.values()), raw.location, redact=raw.substituted)
+    )
     if any(d.is_error for d in diagnostics):
         raise ConfigError(diagnostics)
     resolved = {name: resolve(section, data.get(name)) for name, section in seen.items()}

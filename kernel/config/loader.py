@@ -50,6 +50,8 @@ class RawConfig:
     #: Every file read: the fragments and the files they include.
     files: list[Path] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: Paths whose value came from ``${env:...}``/``${file:...}``: never echoed in messages.
+    substituted: set[Path_] = field(default_factory=set)
 
     def location(self, path: Path_) -> Location | None:
         """The location of ``path`` or of its nearest ancestor that has one."""
@@ -254,4 +256,7 @@ class _Builder:
                 self._error(f"cannot include {target}: {exc}", path, node)
                 return ""
 
-        return _SUBST.sub(replace, value)
+        result, count = _SUBST.subn(replace, value)
+        if count and result != value.replace("$${", "${"):
+            self.raw.substituted.add(path)
+        return result

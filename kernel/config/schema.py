@@ -19,8 +19,9 @@ Implementation notes:
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, final
 
@@ -201,14 +202,17 @@ def validate(
     data: Mapping[str, Any],
     schema: Mapping[str, Any],
     locate: Any,
+    redact: Collection[tuple[str | int, ...]] = (),
 ) -> list[Diagnostic]:
     """Validate ``data`` against ``schema``; one diagnostic per problem.
 
     Args:
         locate: ``locate(path) -> Location | None`` for a key path.
+        redact: paths whose values must not appear in messages (they came from
+            ``${env:...}`` or ``${file:...}`` and may be secrets).
 
     An unknown key is reported at the key itself (its own file and line), not at
-    the mapping that holds it.
+    the mapping that holds it. Diagnostics come in file and line order.
     """
     validator = jsonschema.Draft202012Validator(schema)
     out: list[Diagnostic] = []
@@ -221,17 +225,26 @@ def validate(
                     sub = (*path, key)
                     out.append(Diagnostic(Severity.ERROR, "unknown key", sub, locate(sub)))
             continue
-        out.append(Diagnostic(Severity.ERROR, _message(error), path, locate(path)))
-    return out
+        message = _message(error, shown="the substituted value" if path in redact else None)
+        out.append(Diagnostic(Severity.ERROR, message, path, locate(path)))
+    return sorted(out, key=_position)
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _position(diagnostic: Diagnostic) -> tuple[str, int]:
+    where = diagnostic.location
+    return (where.file, where.line) if where else ("", 0)
+
+
+def _message(error: jsonschema.ValidationError, *, shown: str | None = None) -> str:
+    value = shown or repr(error.instance)
     if error.validator == "anyOf" and "x-unit" in error.schema:
-        return f"{error.instance!r} is not a valid {error.schema['x-unit']}"
+        return f"{value} is not a valid {error.schema['x-unit']}"
     if error.validator == "type":
         return f"expected {error.validator_value}, got {type(error.instance).__name__}"
     if error.validator == "enum":
-        return f"{error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
+        return f"{value} is not one of {', '.join(map(repr, error.validator_value))}"
+    if shown is not None:
+        return f"{shown} does not satisfy `{error.validator}: {error.validator_value!r}`"
     return error.message
 
 
@@ -264,4 +277,4 @@ def _convert(option: Option, raw: Any) -> Any:
         return parse_duration(raw)
     if option.type == "size":
         return parse_size(raw)
-    return raw
+    return copy.deepcopy(raw)  # never hand out the Option's own (mutable) default

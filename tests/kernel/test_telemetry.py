@@ -229,7 +229,13 @@ def test_configure_twice_does_not_duplicate_lines() -> None:
     assert first.getvalue() == ""
     (line,) = _lines(second)
     assert json.loads(line)["event"] == "once"
-    assert len(logging.getLogger("stalwart").handlers) == 1
+    # pytest attaches its own capture handlers to non-propagating loggers; count ours.
+    ours = [
+        h
+        for h in logging.getLogger("stalwart").handlers
+        if type(h).__module__ == "kernel.telemetry"
+    ]
+    assert len(ours) == 1
 
 
 def test_configure_does_not_propagate_to_root() -> None:
