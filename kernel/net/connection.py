@@ -16,6 +16,7 @@ Implementation notes:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import ssl
 from dataclasses import dataclass
@@ -30,11 +31,15 @@ if TYPE_CHECKING:
     from kernel.net.listener import ListenerConfig
     from kernel.specs import ProtocolSpec
 
-__all__ = ["Connection", "IdleTimeout", "TLSInfo"]
+__all__ = ["Connection", "IdleTimeout", "TLSHandshakeFailed", "TLSInfo", "close_stream"]
 
 
 class IdleTimeout(trio.TooSlowError):
     """The client sent nothing for the listener's idle timeout."""
+
+
+class TLSHandshakeFailed(trio.BrokenResourceError):
+    """A STARTTLS handshake failed or timed out; the connection is unusable."""
 
 
 @final
@@ -132,6 +137,7 @@ class Connection:
         """
         self.timed_out = False
         if self._buffered:
+            await trio.lowlevel.checkpoint()
             data = bytes(self._buffered[:max_bytes])
             del self._buffered[:max_bytes]
             return data
@@ -154,8 +160,8 @@ class Connection:
 
         Raises:
             RuntimeError: the listener does not allow STARTTLS or TLS is active.
-            trio.BrokenResourceError: the handshake failed.
-            trio.TooSlowError: the handshake did not finish in time.
+            TLSHandshakeFailed: the handshake failed or did not finish in time
+                (a ``trio.BrokenResourceError``: the connection is unusable).
         """
         if not self.can_start_tls:
             raise RuntimeError("STARTTLS is not available on this connection")
@@ -165,13 +171,33 @@ class Connection:
             self.log.warning("starttls-discarded", bytes=len(self._buffered))
             self._buffered.clear()
         stream = trio.SSLStream(self.stream, self._tls_context, server_side=True)
-        with trio.fail_after(self._handshake_timeout):
-            await stream.do_handshake()
+        with trio.move_on_after(self._handshake_timeout) as scope:
+            try:
+                await stream.do_handshake()
+            except trio.BrokenResourceError as exc:
+                raise TLSHandshakeFailed(f"TLS handshake failed: {exc.__cause__ or exc}") from exc
+        if scope.cancelled_caught:
+            raise TLSHandshakeFailed("TLS handshake timed out")
         self.stream = stream
         self.tls = TLSInfo.of(stream)
         self.log = self.log.bind(tls=self.tls.version)
         self.log.debug("starttls", cipher=self.tls.cipher)
 
     async def aclose(self) -> None:
-        """Close the connection now (without waiting for a TLS close_notify)."""
-        await trio.aclose_forcefully(self.stream)
+        """Close the connection (sending a TLS close_notify, for at most a second)."""
+        await close_stream(self.stream)
+
+
+async def close_stream(stream: trio.abc.Stream) -> None:
+    """Close ``stream``; for TLS, try to send close_notify first (bounded, shielded)."""
+    with trio.CancelScope(shield=True):
+        if isinstance(stream, trio.SSLStream):
+            closing_errors = (
+                trio.BrokenResourceError,
+                trio.ClosedResourceError,
+                trio.BusyResourceError,
+            )
+            with trio.move_on_after(1), contextlib.suppress(*closing_errors):
+                await stream.aclose()
+            stream = stream.transport_stream  # closed by now unless aclose gave up
+        await trio.aclose_forcefully(stream)

@@ -33,7 +33,14 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio.lifespan import Lifespan
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
-from hypercorn.typing import ConnectionState
+from hypercorn.typing import (
+    ASGIFramework,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    ASGISendEvent,
+    ConnectionState,
+    Scope,
+)
 from hypercorn.utils import wrap_app
 from quart_trio import QuartTrio
 
@@ -58,7 +65,9 @@ class HttpServer:
         self._config = HypercornConfig()
         self._config.include_server_header = False
         self._config.accesslog = None
-        self._wrapped = wrap_app(self.app, self._config.wsgi_max_body_size, "asgi")
+        self._wrapped = wrap_app(
+            _shield_final_send(self.app), self._config.wsgi_max_body_size, "asgi"
+        )
         self._context = WorkerContext(None)
         self._state: dict[str, Any] = {}
         self._lifespan = Lifespan(self._wrapped, self._config, self._state)
@@ -94,6 +103,32 @@ HTTP_SERVER: StashKey[HttpServer] = StashKey()
 async def serve_http(conn: Connection) -> None:
     """The ``http`` protocol's ``serve``: delegate to the kernel's HTTP server."""
     await conn.kernel.stash[HTTP_SERVER].serve(conn)
+
+
+def _shield_final_send(app: ASGIFramework) -> ASGIFramework:
+    """Let the response's last ``send`` finish even though quart-trio cancels it.
+
+    hypercorn ends an exchange inside the application's final ``send``: it tells the
+    application the stream closed, then either re-arms the keep-alive timer (which also
+    closes idle connections on shutdown) or closes the connection. quart-trio reacts to
+    that "disconnect" by cancelling the task still inside ``send``, so without a shield
+    neither happens: idle keep-alive connections stay open past ``limits.idle_timeout``
+    and until the shutdown deadline, and ``Connection: close`` is not honoured. The
+    shield adds no new unbounded wait: its one blocking step, writing the body, is
+    shielded by hypercorn already.
+    """
+
+    async def asgi(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        async def send_shielded_at_end(message: ASGISendEvent) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                with trio.CancelScope(shield=True):
+                    await send(message)
+            else:
+                await send(message)
+
+        await app(scope, receive, send_shielded_at_end)
+
+    return asgi
 
 
 async def _healthz() -> tuple[str, int, dict[str, str]]:

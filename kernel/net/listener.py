@@ -17,6 +17,7 @@ session nursery, so stopping a listener never drops its live sessions):
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import ssl
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, final
 
 import trio
 
-from kernel.net.connection import Connection, IdleTimeout
+from kernel.net.connection import Connection, IdleTimeout, TLSHandshakeFailed, close_stream
 from kernel.net.proxy import ProxyHeaderReader, ProxyProtocolError, is_trusted
 from kernel.telemetry import new_connection_id
 
@@ -258,14 +259,15 @@ class Listener:
                 error = "idle-timeout"
         except IdleTimeout:
             error = "idle-timeout"
+        except TLSHandshakeFailed:
+            error = "tls-handshake"
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             error = "disconnected"
         except Exception as exc:  # a protocol bug must not take the server down
             error = type(exc).__name__
             log.exception("session-failed")
         finally:
-            with trio.CancelScope(shield=True):
-                await trio.aclose_forcefully(active)
+            await close_stream(active)
             for key in held:
                 counter.release(key)
             duration = trio.current_time() - started
@@ -284,8 +286,14 @@ class Listener:
         self.kernel.metrics_refused.labels(self.config.name, which).inc()
         reply = self.protocol.busy_reply
         if reply and self.config.tls != "implicit":
-            with trio.move_on_after(1):
+            with trio.move_on_after(1), contextlib.suppress(trio.BrokenResourceError):
                 await stream.send_all(reply)
+                # Closing with unread client bytes (an HTTP request) makes the OS send a
+                # reset, which can destroy the reply before the client reads it:
+                # half-close and drain until the client closes too (a lingering close).
+                await stream.send_eof()
+                while await stream.receive_some(4096):
+                    pass
 
 
 @final

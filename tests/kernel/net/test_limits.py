@@ -246,9 +246,7 @@ class _HelloPlugin:
 async def test_hook_stalwart_register_protocols(tmp_path: Path) -> None:
     config = {"listeners": {"h": {"bind": "127.0.0.1:0", "protocol": "hello"}}}
     with trio.fail_after(TIMEOUT):
-        async with run_kernel(
-            tmp_path, plugins={"hello": _HelloPlugin()}, config=config
-        ) as kernel:
+        async with run_kernel(tmp_path, plugins={"hello": _HelloPlugin()}, config=config) as kernel:
             assert kernel.listeners["h"].protocol.name == "hello"
             stream = await _connect(kernel, "h")
             async with stream:

@@ -77,9 +77,7 @@ async def _session(kernel: Any, first_send: bytes) -> bytes:
         pytest.param(
             b"PROXY TCP6 2001:db8::7 2001:db8::1 56324 4190\r\n", "2001:db8::7", id="v1-tcp6"
         ),
-        pytest.param(
-            _v2_tcp("203.0.113.7", "192.0.2.1", 56324, 4190), "203.0.113.7", id="v2-inet"
-        ),
+        pytest.param(_v2_tcp("203.0.113.7", "192.0.2.1", 56324, 4190), "203.0.113.7", id="v2-inet"),
         pytest.param(
             _v2_tcp("2001:db8::7", "2001:db8::1", 56324, 4190), "2001:db8::7", id="v2-inet6"
         ),
@@ -238,4 +236,3 @@ async def test_proxy_protocol_then_implicit_tls(
         b"+OK e ready\r\n+OK 203.0.113.7 TLSv1.3\r\n+OK bye\r\n",
         b"+OK e ready\r\n+OK 203.0.113.7 TLSv1.2\r\n+OK bye\r\n",
     )
-

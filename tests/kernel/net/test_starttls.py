@@ -43,11 +43,8 @@ def _client_context(ca: trustme.CA) -> ssl.SSLContext:
 
 
 def _ssl_stream(tcp: trio.SocketStream, ca: trustme.CA) -> trio.SSLStream[trio.SocketStream]:
-    # The kernel closes without a TLS close_notify (Connection.aclose); https_compatible
-    # makes the client read that as EOF instead of a broken stream.
-    return trio.SSLStream(
-        tcp, _client_context(ca), server_hostname="localhost", https_compatible=True
-    )
+    # A strict client: the kernel ends TLS sessions with a close_notify.
+    return trio.SSLStream(tcp, _client_context(ca), server_hostname="localhost")
 
 
 class _Lines:
@@ -103,9 +100,7 @@ def _blocking_starttls_session(port: int, ctx: ssl.SSLContext) -> list[bytes]:
 async def test_starttls_with_stdlib_blocking_client(tmp_path: Path) -> None:
     ca = trustme.CA()
     with trio.fail_after(TIMEOUT):
-        async with run_kernel(
-            tmp_path, plugins={"echo": echo}, config=_tls_config(ca)
-        ) as kernel:
+        async with run_kernel(tmp_path, plugins={"echo": echo}, config=_tls_config(ca)) as kernel:
             _host, port = listener_address(kernel, "e")
             greeting, go_ahead, who, bye, version = await trio.to_thread.run_sync(
                 _blocking_starttls_session, port, _client_context(ca)
@@ -120,9 +115,7 @@ async def test_starttls_with_stdlib_blocking_client(tmp_path: Path) -> None:
 async def test_starttls_with_trio_client_reports_tls_version(tmp_path: Path) -> None:
     ca = trustme.CA()
     with trio.fail_after(TIMEOUT):
-        async with run_kernel(
-            tmp_path, plugins={"echo": echo}, config=_tls_config(ca)
-        ) as kernel:
+        async with run_kernel(tmp_path, plugins={"echo": echo}, config=_tls_config(ca)) as kernel:
             tcp = await trio.open_tcp_stream(*listener_address(kernel, "e"))
             plain = _Lines(tcp)
             assert await plain.line() == b"+OK e ready\r\n"
@@ -142,9 +135,7 @@ async def test_starttls_with_trio_client_reports_tls_version(tmp_path: Path) -> 
 async def test_starttls_discards_commands_pipelined_before_handshake(tmp_path: Path) -> None:
     ca = trustme.CA()
     with trio.fail_after(TIMEOUT):
-        async with run_kernel(
-            tmp_path, plugins={"echo": echo}, config=_tls_config(ca)
-        ) as kernel:
+        async with run_kernel(tmp_path, plugins={"echo": echo}, config=_tls_config(ca)) as kernel:
             tcp = await trio.open_tcp_stream(*listener_address(kernel, "e"))
             plain = _Lines(tcp)
             assert await plain.line() == b"+OK e ready\r\n"
