@@ -226,7 +226,15 @@ def _backend(kind: str, default: str, help: str) -> Section:
     return Section(
         kind,
         help,
-        (Option("backend", "string", default, f"The {kind} backend: a name a plugin provides."),),
+        (
+            Option(
+                "backend",
+                "string",
+                default,
+                f"The {kind} backend: a name a plugin provides. Changes apply at restart.",
+                reloadable=False,
+            ),
+        ),
     )
 
 
