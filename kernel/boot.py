@@ -101,32 +101,17 @@ def _provider(pm: pluggy.PluginManager, kind: str, name: str) -> str | None:
 
 def _all_providers(catalog: PluginCatalog) -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
-    modules, _errors = catalog.load_all()
-    for name, module in modules.items():
-        try:
-            pm = make_plugin_manager({name: module})
-        except PluginError:
-            continue
-        for plugin, spec in collect(pm, "stalwart_register_backends"):
-            out.setdefault((spec.kind, spec.name), plugin)
+    found, _problems = catalog.collect_installed("stalwart_register_backends")
+    for plugin, spec in found:
+        out.setdefault((spec.kind, spec.name), plugin)
     return out
 
 
 def installed_sections(catalog: PluginCatalog) -> tuple[list[Section], list[Diagnostic]]:
     """Sections of every installed plugin, and warnings for plugins that fail to load."""
-    sections: list[Section] = []
-    warnings: list[Diagnostic] = []
-    modules, errors = catalog.load_all()
-    for message in errors.values():
-        warnings.append(Diagnostic(Severity.WARNING, message, ("plugins",)))
-    for name, module in modules.items():
-        try:
-            pm = make_plugin_manager({name: module})
-        except PluginError as exc:
-            warnings.append(Diagnostic(Severity.WARNING, str(exc), ("plugins",)))
-            continue
-        sections.extend(s for _, s in collect(pm, "stalwart_register_config_sections"))
-    return sections, warnings
+    found, problems = catalog.collect_installed("stalwart_register_config_sections")
+    warnings = [Diagnostic(Severity.WARNING, problem, ("plugins",)) for problem in problems]
+    return [section for _, section in found], warnings
 
 
 def build_kernel_config(

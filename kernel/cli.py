@@ -26,7 +26,7 @@ from kernel.boot import installed_sections
 from kernel.config import KERNEL_SECTIONS, full_schema
 from kernel.errors import ConfigError, KernelError, PluginError
 from kernel.lifecycle import Kernel
-from kernel.pluginmanager import PluginCatalog, collect, make_plugin_manager
+from kernel.pluginmanager import PluginCatalog
 from kernel.specs import CommandSpec
 
 __all__ = ["main"]
@@ -59,17 +59,12 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
 
 def _plugin_commands(catalog: PluginCatalog) -> dict[str, tuple[str, CommandSpec]]:
-    modules, _errors = catalog.load_all()
     out: dict[str, tuple[str, CommandSpec]] = {}
-    for name, module in modules.items():
-        try:
-            pm = make_plugin_manager({name: module})
-        except PluginError:
-            continue
-        for plugin, spec in collect(pm, "stalwart_register_commands"):
-            if spec.name in _KERNEL_COMMANDS or spec.name in out:
-                raise PluginError(plugin, f"command {spec.name!r} is already defined")
-            out[spec.name] = (plugin, spec)
+    found, _problems = catalog.collect_installed("stalwart_register_commands")
+    for plugin, spec in found:
+        if spec.name in _KERNEL_COMMANDS or spec.name in out:
+            raise PluginError(plugin, f"command {spec.name!r} is already defined")
+        out[spec.name] = (plugin, spec)
     return out
 
 

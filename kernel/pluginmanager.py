@@ -110,6 +110,25 @@ class PluginCatalog:
                 errors[name] = str(exc)
         return modules, errors
 
+    def collect_installed(self, hook: str) -> tuple[list[tuple[str, Any]], list[str]]:
+        """Call a registration hook on every installed plugin, each on its own.
+
+        Returns ``(plugin name, item)`` pairs as :func:`collect` does, and the
+        errors of plugins that failed to load or register (one broken plugin
+        must not hide the others).
+        """
+        modules, errors = self.load_all()
+        found: list[tuple[str, Any]] = []
+        problems = list(errors.values())
+        for name, module in modules.items():
+            try:
+                pm = make_plugin_manager({name: module})
+            except PluginError as exc:
+                problems.append(str(exc))
+                continue
+            found.extend(pair for pair in collect(pm, hook) if pair[0] == name)
+        return found, problems
+
     def info(self) -> list[PluginInfo]:
         """Every installed plugin with its distribution, version and hooks."""
         out = []
