@@ -18,7 +18,7 @@ import yaml
 
 from kernel.lifecycle import Kernel
 
-__all__ = ["listener_address", "run_kernel", "write_config"]
+__all__ = ["listener_address", "read_until_closed", "run_kernel", "write_config"]
 
 #: Defaults that keep a test kernel quiet and fast: no packaged listeners, a
 #: short poll interval (tests still wait for conditions, never for time).
@@ -89,3 +89,14 @@ def listener_address(kernel: Kernel, name: str) -> tuple[str, int]:
     """The first ``(host, port)`` listener ``name`` is bound to."""
     host, port = kernel.listeners[name].addresses[0][:2]
     return host, port
+
+
+async def read_until_closed(stream: trio.abc.Stream, max_bytes: int = 1 << 20) -> bytes:
+    """Everything received until the peer closes (an abortive close counts as closed)."""
+    data = b""
+    try:
+        while len(data) < max_bytes and (chunk := await stream.receive_some(65536)):
+            data += chunk
+    except trio.BrokenResourceError:
+        pass
+    return data

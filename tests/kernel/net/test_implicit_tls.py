@@ -14,7 +14,7 @@ import trio
 import trustme
 
 from kernel.lifecycle import Kernel
-from kernel.testing import listener_address, run_kernel
+from kernel.testing import listener_address, read_until_closed, run_kernel
 from kernel.testing.echo import plugin as echo
 
 TIMEOUT = 10
@@ -51,20 +51,10 @@ async def _tls_connect(
     return stream
 
 
-async def _until_closed(stream: trio.abc.Stream) -> bytes:
-    data = b""
-    try:
-        while chunk := await stream.receive_some(4096):
-            data += chunk
-    except trio.BrokenResourceError:
-        pass
-    return data
-
-
 async def _who(stream: trio.abc.Stream) -> bytes:
     """Send WHO and QUIT; return the WHO reply line's TLS version after checking the rest."""
     await stream.send_all(b"WHO\r\nQUIT\r\n")
-    greeting, who, bye, rest = (await _until_closed(stream)).split(b"\r\n")
+    greeting, who, bye, rest = (await read_until_closed(stream)).split(b"\r\n")
     assert (greeting, bye, rest) == (b"+OK e ready", b"+OK bye", b"")
     ok, address, version = who.split(b" ")
     assert (ok, address) == (b"+OK", b"127.0.0.1")
@@ -121,7 +111,7 @@ async def test_implicit_tls_plaintext_client_is_dropped(tmp_path: Path) -> None:
             async with plain:
                 await plain.send_all(b"WHO\r\nECHO hello\r\n")
                 # At most a TLS alert comes back, never a protocol reply.
-                reply = await _until_closed(plain)
+                reply = await read_until_closed(plain)
             assert b"+OK" not in reply
             assert b"hello" not in reply
             # The listener keeps serving other clients.

@@ -19,7 +19,7 @@ from kernel import hookimpl
 from kernel.lifecycle import Kernel
 from kernel.net.connection import Connection
 from kernel.specs import ProtocolSpec
-from kernel.testing import listener_address, run_kernel
+from kernel.testing import listener_address, read_until_closed, run_kernel
 from kernel.testing.echo import plugin as echo
 
 TIMEOUT = 10
@@ -50,20 +50,10 @@ async def _line(stream: trio.SocketStream) -> bytes:
     return data
 
 
-async def _until_closed(stream: trio.SocketStream) -> bytes:
-    data = b""
-    try:
-        while chunk := await stream.receive_some(4096):
-            data += chunk
-    except trio.BrokenResourceError:
-        pass
-    return data
-
-
 async def _refused(kernel: Kernel, name: str = "e") -> bytes:
     stream = await _connect(kernel, name)
     async with stream:
-        return await _until_closed(stream)
+        return await read_until_closed(stream)
 
 
 async def _wait_count(kernel: Kernel, key: Hashable, expected: int) -> None:
@@ -110,7 +100,7 @@ async def test_limits_listener_max_connections(tmp_path: Path) -> None:
             # The limit is per listener: another listener still accepts.
             other = await _greeted(kernel, "other")
             await first.send_all(b"QUIT\r\n")
-            assert await _until_closed(first) == b"+OK bye\r\n"
+            assert await read_until_closed(first) == b"+OK bye\r\n"
             await _wait_count(kernel, key, 0)
             second = await _greeted(kernel)
             for stream in (first, second, other):
@@ -148,7 +138,7 @@ async def test_limits_idle_timeout_says_goodbye_and_closes(tmp_path: Path) -> No
                 # Activity keeps the session alive; then silence ends it.
                 await stream.send_all(b"ECHO still here\r\n")
                 assert await _line(stream) == b"+OK still here\r\n"
-                assert await _until_closed(stream) == b"-ERR idle timeout\r\n"
+                assert await read_until_closed(stream) == b"-ERR idle timeout\r\n"
             await _wait_count(kernel, ("ip", "e", "127.0.0.1"), 0)
 
 
@@ -201,7 +191,7 @@ async def test_hook_stalwart_connection_closed(tmp_path: Path) -> None:
             stream = await _greeted(kernel)
             async with stream:
                 await stream.send_all(b"QUIT\r\n")
-                assert await _until_closed(stream) == b"+OK bye\r\n"
+                assert await read_until_closed(stream) == b"+OK bye\r\n"
             await recorder.wait_calls(1)
             quit_call = recorder.calls[0]
             assert quit_call["kernel"] is kernel
@@ -215,7 +205,7 @@ async def test_hook_stalwart_connection_closed(tmp_path: Path) -> None:
 
             idle = await _greeted(kernel, "slow")
             async with idle:
-                assert await _until_closed(idle) == b"-ERR idle timeout\r\n"
+                assert await read_until_closed(idle) == b"-ERR idle timeout\r\n"
             await recorder.wait_calls(2)
             assert recorder.calls[1]["listener"] == "slow"
             assert recorder.calls[1]["error"] == "idle-timeout"
@@ -250,4 +240,4 @@ async def test_hook_stalwart_register_protocols(tmp_path: Path) -> None:
             assert kernel.listeners["h"].protocol.name == "hello"
             stream = await _connect(kernel, "h")
             async with stream:
-                assert await _until_closed(stream) == b"hello 127.0.0.1 on h\r\n"
+                assert await read_until_closed(stream) == b"hello 127.0.0.1 on h\r\n"

@@ -19,7 +19,7 @@ import trio.testing
 import trustme
 
 from kernel import hookimpl
-from kernel.testing import listener_address, run_kernel
+from kernel.testing import listener_address, read_until_closed, run_kernel
 from kernel.testing.echo import plugin as echo
 
 TIMEOUT = 10
@@ -51,23 +51,12 @@ def _config(trusted: list[str], **listener: Any) -> dict[str, Any]:
     }
 
 
-async def _until_closed(stream: trio.abc.Stream) -> bytes:
-    """Everything received until the peer closes (an abortive close counts as closed)."""
-    data = b""
-    try:
-        while chunk := await stream.receive_some(4096):
-            data += chunk
-    except trio.BrokenResourceError:
-        pass
-    return data
-
-
 async def _session(kernel: Any, first_send: bytes) -> bytes:
     """Connect, send ``first_send`` (which should end in QUIT) and return the transcript."""
     stream = await trio.open_tcp_stream(*listener_address(kernel, "e"))
     async with stream:
         await stream.send_all(first_send)
-        return await _until_closed(stream)
+        return await read_until_closed(stream)
 
 
 @pytest.mark.parametrize(
@@ -109,7 +98,7 @@ async def test_proxy_protocol_header_split_across_segments(tmp_path: Path) -> No
                 await trio.testing.wait_all_tasks_blocked()  # the server waits for the rest
                 await stream.send_all(V1_HEADER[10:])
                 await stream.send_all(b"WHO\r\nQUIT\r\n")
-                transcript = await _until_closed(stream)
+                transcript = await read_until_closed(stream)
     assert transcript == b"+OK e ready\r\n+OK 203.0.113.7 plain\r\n+OK bye\r\n"
 
 
@@ -152,7 +141,7 @@ async def test_proxy_protocol_peer_that_never_sends_header_times_out(tmp_path: P
         async with run_kernel(tmp_path, plugins={"echo": echo}, config=config) as kernel:
             stream = await trio.open_tcp_stream(*listener_address(kernel, "e"))
             async with stream:
-                assert await _until_closed(stream) == b""
+                assert await read_until_closed(stream) == b""
 
 
 async def test_proxy_protocol_untrusted_peer_header_is_a_plain_command(tmp_path: Path) -> None:
@@ -231,7 +220,7 @@ async def test_proxy_protocol_then_implicit_tls(
             async with tls:
                 await tls.do_handshake()
                 await tls.send_all(b"WHO\r\nQUIT\r\n")
-                transcript = await _until_closed(tls)
+                transcript = await read_until_closed(tls)
     assert transcript in (
         b"+OK e ready\r\n+OK 203.0.113.7 TLSv1.3\r\n+OK bye\r\n",
         b"+OK e ready\r\n+OK 203.0.113.7 TLSv1.2\r\n+OK bye\r\n",
