@@ -58,6 +58,19 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+def _common_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Add the common options to ``parser`` and every nested sub-command parser.
+
+    argparse hands the arguments after a sub-command word to that sub-command's
+    parser only, so ``account add NAME --data DIR`` needs ``--data`` on ``add``.
+    """
+    _common(parser, top=False)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                _common_everywhere(child)
+
+
 def _plugin_commands(catalog: PluginCatalog) -> dict[str, tuple[str, CommandSpec]]:
     out: dict[str, tuple[str, CommandSpec]] = {}
     found, _problems = catalog.collect_installed("stalwart_register_commands")
@@ -86,8 +99,8 @@ def build_parser(commands: dict[str, tuple[str, CommandSpec]]) -> argparse.Argum
     check.add_argument("dir", nargs="?", type=Path, help="configuration directory to check")
     for name, (_plugin, spec) in sorted(commands.items()):
         command_parser = sub.add_parser(name, help=spec.help)
-        _common(command_parser, top=False)
         spec.configure(command_parser)
+        _common_everywhere(command_parser)
     return parser
 
 

@@ -34,6 +34,7 @@ from kernel.net.listeners import ListenerSet
 from kernel.pluginmanager import PluginCatalog, call_async_hook, collect, make_plugin_manager
 from kernel.specs import AuthResult, BackendSpec, Credentials, ProtocolSpec
 from kernel.stash import Stash
+from kernel.store import Store
 from kernel.telemetry import Metrics, StructuredLogger, configure_logging, get_logger
 
 __all__ = ["Kernel", "ReloadResult"]
@@ -114,6 +115,7 @@ class Kernel:
         self.listeners = ListenerSet(self, self._protocols())
         self._handle_signals = handle_signals
         self._backends: dict[str, Any] = {}
+        self._store: Store | None = None
         self._stop = trio.Event()
         self._draining = trio.Event()
         self._reload_lock = trio.Lock()
@@ -147,6 +149,13 @@ class Kernel:
     def events(self) -> EventBus:
         """The change-notification bus (open while running or in open_backends)."""
         return self.backend("events")
+
+    @property
+    def store(self) -> Store:
+        """The store's domain API (open while running or in ``open_backends``)."""
+        if self._store is None:
+            raise KernelError("the store is not open (no loaded plugin requires it?)")
+        return self._store
 
     def backend(self, kind: str) -> Any:
         """The open backend of ``kind`` (``store``, ``blob``, ``events``)."""
@@ -183,10 +192,13 @@ class Kernel:
                 if kind in self.backend_names:
                     spec = specs[(kind, self.backend_names[kind])]
                     self._backends[kind] = await stack.enter_async_context(spec.open(self))
+            if "store" in self._backends:
+                self._store = Store(self._backends["store"])
             try:
                 yield self
             finally:
                 self._backends.clear()
+                self._store = None
 
     async def reload(self) -> ReloadResult:
         """Re-read configuration; apply it only if entirely valid.

@@ -130,11 +130,16 @@ def test_hook_stalwart_required_backends(tmp_path: Path) -> None:
     )
     assert k.plugin_names == ("needy", "memstore")
     assert k.backend_names == {"events": "local", "store": "memory"}
-    # Nobody provides the default "sqlite" store: start fails and says so.
+    # Nobody provides a "nosuch" store: start fails and says so.
     with pytest.raises(
-        PluginError, match="no installed plugin provides the store backend 'sqlite'"
+        PluginError, match="no installed plugin provides the store backend 'nosuch'"
     ):
-        make_kernel(tmp_path, {"needy": NeedsStore()}, {}, names=["needy"])
+        make_kernel(
+            tmp_path, {"needy": NeedsStore()}, {"store": {"backend": "nosuch"}}, names=["needy"]
+        )
+    # The default store backend, sqlite, is found among installed plugins and loaded.
+    k = make_kernel(tmp_path, {"needy": NeedsStore()}, {}, names=["needy"])
+    assert k.plugin_names == ("needy", "store_sqlite")
 
 
 class RequiresHostname:

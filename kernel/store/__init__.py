@@ -1,0 +1,40 @@
+"""The store's domain API: one data model for every protocol.
+
+Protocols reach it as ``kernel.store`` (a :class:`Store`) and never write SQL;
+backends (``store_sqlite``, ``store_postgres``) provide the operations
+underneath (:mod:`kernel.store.interfaces`).
+"""
+
+from __future__ import annotations
+
+from typing import final
+
+import argon2
+
+from kernel.store.directory import Directory, InvalidName, normalize_address
+from kernel.store.interfaces import Backend, ReadOps, WriteOps
+from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
+
+__all__ = [
+    "AppPassword",
+    "Backend",
+    "Directory",
+    "Domain",
+    "InvalidName",
+    "Principal",
+    "ReadOps",
+    "ScramSecret",
+    "Store",
+    "Token",
+    "WriteOps",
+    "normalize_address",
+]
+
+
+@final
+class Store:
+    """The domain API over one backend: ``store.directory`` (and, next, mail)."""
+
+    def __init__(self, backend: Backend, *, hasher: argon2.PasswordHasher | None = None) -> None:
+        self.backend = backend
+        self.directory = Directory(backend, hasher=hasher)

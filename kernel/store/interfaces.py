@@ -1,0 +1,165 @@
+"""What a storage backend provides underneath the domain API.
+
+The domain API (``kernel.store``) is written once. A backend (``store_sqlite``,
+``store_postgres``, a third party's) provides two things:
+
+* typed, synchronous **operations** (:class:`ReadOps`, :class:`WriteOps`) that
+  each run one or a few SQL statements, with the dialect and schema inside the
+  backend;
+* a way to **run** a function of those operations: :meth:`Backend.read` in a
+  worker thread against a consistent snapshot, :meth:`Backend.write` as one
+  atomic transaction. Writers may group-commit concurrent write functions into
+  one durable commit, as long as each function is atomic on its own (run it
+  inside a savepoint) and no caller is answered before the commit is durable.
+
+Domain logic (validation, hashing, quotas, change events) stays in the domain
+API; a write function must be quick and must not do I/O beyond its operations,
+since it runs on the writer thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
+
+__all__ = ["Backend", "ReadOps", "WriteOps"]
+
+T = TypeVar("T")
+
+
+class ReadOps(Protocol):
+    """Reads available inside :meth:`Backend.read` and :meth:`Backend.write`."""
+
+    def principal_by_name(self, name: str) -> Principal | None:
+        """The principal whose primary address is ``name`` (lower-case), if any."""
+        ...
+
+    def principal_by_id(self, principal: int) -> Principal | None:
+        """The principal with this id, if any."""
+        ...
+
+    def principals(self, kind: str | None = None) -> list[Principal]:
+        """Every principal (of ``kind``), ordered by name."""
+        ...
+
+    def count_principals(self) -> int:
+        """How many principals exist (0 on a new store)."""
+        ...
+
+    def secret_hash(self, principal: int) -> str | None:
+        """The principal's password hash (argon2 encoded), if it has one."""
+        ...
+
+    def scram_secret(self, principal: int) -> ScramSecret | None:
+        """The principal's SCRAM-SHA-256 keys, if a password was set."""
+        ...
+
+    def domain(self, name: str) -> Domain | None:
+        """The local domain ``name`` (lower-case), if it is one."""
+        ...
+
+    def domains(self) -> list[Domain]:
+        """Every local domain, ordered by name."""
+        ...
+
+    def alias_target(self, address: str) -> int | None:
+        """The principal an alias address (or ``@domain`` catch-all) points at."""
+        ...
+
+    def aliases(self, principal: int | None = None) -> list[tuple[str, int]]:
+        """(address, principal) of every alias (of ``principal``), ordered by address."""
+        ...
+
+    def app_passwords(self, principal: int) -> list[tuple[AppPassword, str]]:
+        """The principal's app passwords with their hashes."""
+        ...
+
+    def tokens(self, principal: int | None = None) -> list[Token]:
+        """Bearer tokens (of ``principal``), without their secrets."""
+        ...
+
+    def token_by_digest(self, digest: bytes) -> Token | None:
+        """The token whose SHA-256 digest is ``digest``."""
+        ...
+
+
+class WriteOps(ReadOps, Protocol):
+    """Writes available inside :meth:`Backend.write`. Each raises
+    :class:`~kernel.errors.StoreError` subclasses on constraint violations."""
+
+    def insert_principal(
+        self, kind: str, name: str, role: str, quota: int, description: str, created: float
+    ) -> int:
+        """Create a principal; returns its id. Raises ``DuplicateUid`` if the name exists."""
+        ...
+
+    def update_principal(self, principal: int, **fields: object) -> None:
+        """Set ``enabled``, ``role``, ``quota``, ``description`` or ``name``."""
+        ...
+
+    def set_secret(self, principal: int, secret_hash: str, scram: ScramSecret | None) -> None:
+        """Replace the principal's password hash and SCRAM keys (None: no SCRAM)."""
+        ...
+
+    def delete_principal(self, principal: int) -> None:
+        """Delete a principal with its aliases, app passwords and tokens."""
+        ...
+
+    def insert_domain(self, name: str, created: float) -> None:
+        """Add a local domain. Raises ``DuplicateUid`` if it exists."""
+        ...
+
+    def delete_domain(self, name: str) -> None:
+        """Remove a local domain and the aliases in it."""
+        ...
+
+    def insert_alias(self, address: str, principal: int) -> None:
+        """Point ``address`` (or ``@domain``) at a principal. ``DuplicateUid`` if taken."""
+        ...
+
+    def delete_alias(self, address: str) -> bool:
+        """Remove an alias; False if there was none."""
+        ...
+
+    def insert_app_password(
+        self, principal: int, name: str, secret_hash: str, created: float
+    ) -> int:
+        """Add an app password; returns its id. ``DuplicateUid`` if the name is taken."""
+        ...
+
+    def delete_app_password(self, principal: int, name: str) -> bool:
+        """Revoke an app password by name; False if there was none."""
+        ...
+
+    def touch_app_password(self, password_id: int, when: float) -> None:
+        """Record that an app password was used."""
+        ...
+
+    def insert_token(
+        self, principal: int, name: str, digest: bytes, created: float, expires: float | None
+    ) -> int:
+        """Add a bearer token (only its digest is stored); returns its id."""
+        ...
+
+    def delete_token(self, principal: int, name: str) -> bool:
+        """Revoke a token by name; False if there was none."""
+        ...
+
+
+class Backend(Protocol):
+    """A storage backend: runs functions of its operations."""
+
+    async def read(self, fn: Callable[[ReadOps], T]) -> T:
+        """Run ``fn`` in a worker thread against a consistent snapshot."""
+        ...
+
+    async def write(self, fn: Callable[[WriteOps], T]) -> T:
+        """Run ``fn`` as one atomic transaction; return once it is durable.
+
+        If ``fn`` raises, nothing it did is kept and the exception propagates.
+        The call is shielded from cancellation once submitted, so a caller always
+        learns whether its write committed.
+        """
+        ...

@@ -1,0 +1,198 @@
+"""The store contract suite: every backend must pass these.
+
+A backend's test module provides a function-scoped async fixture named
+``store`` yielding a :class:`kernel.store.Store` over a fresh, empty backend,
+then imports the tests::
+
+    from kernel.testing.store_suite import *  # noqa: F403
+
+so third-party backends run exactly what the built-in ones run.
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from kernel.errors import DuplicateUid, NoSuchItem
+from kernel.store import InvalidName, Store
+
+__all__ = [name for name in dir() if name.startswith("test_")]  # filled at the end
+
+
+async def test_store_domains_add_list_delete(store: Store) -> None:
+    d = store.directory
+    await d.add_domain("Example.ORG")
+    await d.add_domain("example.net")
+    assert [x.name for x in await d.domains()] == ["example.net", "example.org"]
+    assert await d.is_local_domain("EXAMPLE.org.")
+    with pytest.raises(DuplicateUid):
+        await d.add_domain("example.org")
+    for bad in ("", "localhost", "-x.org", "a..b", "x" * 300 + ".org"):
+        with pytest.raises(InvalidName):
+            await d.add_domain(bad)
+    await d.delete_domain("example.net")
+    assert [x.name for x in await d.domains()] == ["example.org"]
+    with pytest.raises(NoSuchItem):
+        await d.delete_domain("example.net")
+
+
+async def test_store_account_needs_local_domain(store: Store) -> None:
+    d = store.directory
+    with pytest.raises(InvalidName, match="not a local domain"):
+        await d.add_account("ann@example.org", "pw")
+    await d.add_domain("example.org")
+    ann = await d.add_account("Ann@Example.org", "pw", quota=1000)
+    assert (ann.name, ann.kind, ann.role, ann.quota, ann.enabled) == (
+        "ann@example.org",
+        "individual",
+        "user",
+        1000,
+        True,
+    )
+    admin = await d.add_account("admin", "pw", role="admin")
+    assert admin.is_admin
+    with pytest.raises(DuplicateUid):
+        await d.add_account("ann@example.org", "other")
+    for bad in ("a b@example.org", ".a@example.org", "a..b@example.org", "UP PER", "-x"):
+        with pytest.raises(InvalidName):
+            await d.add_account(bad, "pw")
+    with pytest.raises(DuplicateUid, match="still has principals"):
+        await d.delete_domain("example.org")
+    assert [p.name for p in await d.principals()] == ["admin", "ann@example.org"]
+
+
+async def test_store_authenticate_password(store: Store) -> None:
+    d = store.directory
+    await d.add_domain("example.org")
+    await d.add_account("ann@example.org", "correct horse")
+    ok = await d.authenticate("ANN@example.org", "correct horse")
+    assert ok is not None and ok.ok and ok.account == "ann@example.org"
+    bad = await d.authenticate("ann@example.org", "wrong")
+    assert bad is not None and not bad.ok
+    assert await d.authenticate("nobody@example.org", "x") is None
+    await d.set_password("ann@example.org", "new one")
+    assert not (await d.authenticate("ann@example.org", "correct horse")).ok
+    assert (await d.authenticate("ann@example.org", "new one")).ok
+    await d.update("ann@example.org", enabled=False)
+    disabled = await d.authenticate("ann@example.org", "new one")
+    assert disabled is not None and not disabled.ok and disabled.reason == "account disabled"
+
+
+async def test_store_account_without_password_cannot_log_in(store: Store) -> None:
+    await store.directory.add_domain("example.org")
+    await store.directory.add_account("shared@example.org", None, kind="group")
+    result = await store.directory.authenticate("shared@example.org", "")
+    assert result is not None and not result.ok
+    assert await store.directory.scram_secret("shared@example.org") is None
+
+
+async def test_store_scram_keys_match_the_password(store: Store) -> None:
+    from kernel.sasl import derive_scram_keys
+
+    await store.directory.add_domain("example.org")
+    await store.directory.add_account("ann@example.org", "pencil")
+    secret = await store.directory.scram_secret("ann@example.org")
+    assert secret is not None
+    again = derive_scram_keys("pencil", salt=secret.salt, iterations=secret.iterations)
+    assert (again.stored_key, again.server_key) == (secret.stored_key, secret.server_key)
+    assert "stored_key" not in repr(secret) or secret.stored_key.hex() not in repr(secret)
+
+
+async def test_store_app_passwords(store: Store) -> None:
+    d = store.directory
+    await d.add_domain("example.org")
+    await d.add_account("ann@example.org", "main")
+    phone = await d.add_app_password("ann@example.org", "phone")
+    result = await d.authenticate("ann@example.org", phone)
+    assert result is not None and result.ok and result.attributes == {"app_password": "phone"}
+    [listed] = await d.app_passwords("ann@example.org")
+    assert listed.name == "phone" and listed.last_used is not None
+    with pytest.raises(DuplicateUid):
+        await d.add_app_password("ann@example.org", "phone")
+    await d.revoke_app_password("ann@example.org", "phone")
+    assert not (await d.authenticate("ann@example.org", phone)).ok
+    with pytest.raises(NoSuchItem):
+        await d.revoke_app_password("ann@example.org", "phone")
+
+
+async def test_store_tokens(store: Store) -> None:
+    d = store.directory
+    await d.add_domain("example.org")
+    await d.add_account("ann@example.org", "pw")
+    await d.add_account("bob@example.org", "pw")
+    token = await d.add_token("ann@example.org", "cli")
+    assert (await d.verify_token(token)).account == "ann@example.org"
+    assert (await d.verify_token(token, "ann@example.org")).ok
+    assert await d.verify_token(token, "bob@example.org") is None
+    assert await d.verify_token("not-a-token") is None
+    expired = await d.add_token("ann@example.org", "old", lifetime=-1)
+    result = await d.verify_token(expired)
+    assert result is not None and not result.ok and result.reason == "token expired"
+    assert [t.name for t in await d.tokens("ann@example.org")] == ["cli", "old"]
+    await d.revoke_token("ann@example.org", "cli")
+    assert await d.verify_token(token) is None
+
+
+async def test_store_recipient_resolution(store: Store) -> None:
+    d = store.directory
+    await d.add_domain("example.org")
+    await d.add_domain("example.net")
+    await d.add_account("boss", "pw", role="admin")
+    await d.add_account("ann@example.org", "pw")
+    await d.add_account("bob@example.org", "pw")
+    await d.add_alias("sales@example.org", "ann@example.org")
+
+    async def who(address: str) -> str | None:
+        principal = await d.resolve_recipient(address)
+        return principal.name if principal else None
+
+    assert await who("ANN@example.org") == "ann@example.org"
+    assert await who("ann+lists@example.org") == "ann@example.org"  # RFC 5233 subaddress
+    assert await who("sales@example.org") == "ann@example.org"
+    assert await who("sales+x@example.org") == "ann@example.org"
+    assert await who("nobody@example.org") is None
+    assert await who("ann@elsewhere.example") is None
+    assert await who("postmaster@example.net") == "boss"  # RFC 5321 §4.5.1
+    assert await who("not-an-address") is None
+    await d.add_alias("@example.org", "bob@example.org")  # catch-all
+    assert await who("nobody@example.org") == "bob@example.org"
+    assert await who("ann@example.org") == "ann@example.org"
+    assert await d.aliases() == [
+        ("@example.org", "bob@example.org"),
+        ("sales@example.org", "ann@example.org"),
+    ]
+    with pytest.raises(DuplicateUid):
+        await d.add_alias("bob@example.org", "ann@example.org")
+    with pytest.raises(NoSuchItem):
+        await d.add_alias("x@example.org", "ghost@example.org")
+    with pytest.raises(InvalidName):
+        await d.add_alias("x@elsewhere.example", "ann@example.org")
+    await d.delete_alias("sales@example.org")
+    assert await who("sales@example.org") == "bob@example.org"
+    await d.delete_account("bob@example.org")
+    assert await who("nobody@example.org") is None  # its aliases went with it
+
+
+async def test_store_concurrent_writes_all_commit(store: Store) -> None:
+    names = [f"d{i}.example" for i in range(300)]
+
+    async def add(name: str) -> None:
+        await store.directory.add_domain(name)
+
+    async def add_duplicate() -> None:
+        with pytest.raises(DuplicateUid):
+            await store.directory.add_domain("d0.example")
+
+    async with trio.open_nursery() as nursery:
+        for name in names:
+            nursery.start_soon(add, name)
+    async with trio.open_nursery() as nursery:  # failures in a batch do not spoil the rest
+        for i in range(20):
+            nursery.start_soon(add_duplicate)
+            nursery.start_soon(add, f"late{i}.example")
+    domains = {d.name for d in await store.directory.domains()}
+    assert domains == set(names) | {f"late{i}.example" for i in range(20)}
+
+
+__all__ = sorted(name for name in globals() if name.startswith("test_"))

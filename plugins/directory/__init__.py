@@ -1,0 +1,1 @@
+"""directory: accounts, domains and aliases kept in the store; authentication; the first admin."""

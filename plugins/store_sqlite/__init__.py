@@ -1,0 +1,1 @@
+"""store_sqlite: the embedded default store (SQLite in WAL mode under the data directory)."""

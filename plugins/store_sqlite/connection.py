@@ -1,0 +1,205 @@
+"""Connections, the group-committing writer and parallel readers.
+
+Theory of operation:
+
+* One **writer thread** owns the only write connection. ``write(fn)`` queues
+  ``fn``; the thread takes every queued function (up to ``max_batch``), runs each
+  inside its own ``SAVEPOINT`` within one ``BEGIN IMMEDIATE`` transaction and
+  then commits once: with ``synchronous=FULL`` in WAL mode that commit is one
+  fsync for the whole batch (group commit). A function that raises is rolled
+  back to its savepoint alone; the others still commit. Callers are answered
+  only after the commit returned, so an acknowledged write is on disk.
+* **Readers** run in trio's worker threads (bounded by a capacity limiter),
+  each thread with its own connection, each read inside one deferred
+  transaction so that all its statements see one snapshot. WAL lets them run in
+  parallel with the writer.
+* Other processes (the CLI against a running server) use the same file; SQLite's
+  locking serialises writers across processes and ``busy_timeout`` waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, final
+
+import trio
+
+from plugins.store_sqlite.ops import SqliteOps
+from plugins.store_sqlite.schema import migrate
+
+__all__ = ["SqliteBackend", "WriterStatistics", "connect"]
+
+T = TypeVar("T")
+
+
+def connect(path: Path, *, busy_timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), WAL, durable."""
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+    )
+    conn.execute("PRAGMA journal_mode = WAL")
+    # WAL with synchronous=FULL fsyncs the log on every commit: acknowledged = durable.
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+@dataclass
+class WriterStatistics:
+    """How well group commit is doing."""
+
+    commits: int = 0
+    writes: int = 0
+
+    @property
+    def writes_per_commit(self) -> float:
+        return self.writes / self.commits if self.commits else 0.0
+
+
+@dataclass
+class _Job:
+    fn: Callable[[SqliteOps], Any]
+    token: trio.lowlevel.TrioToken
+    done: trio.Event = field(default_factory=trio.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+    def finish(self) -> None:
+        # If the caller's trio run is gone, nobody is waiting.
+        with contextlib.suppress(trio.RunFinishedError):
+            self.token.run_sync_soon(self.done.set)
+
+
+@final
+class SqliteBackend:
+    """The ``store`` backend over one SQLite file.
+
+    Resource handling: :meth:`open` starts the writer thread and returns the
+    backend; :meth:`aclose` stops it after the queued writes committed.
+    """
+
+    def __init__(
+        self, path: Path, *, busy_timeout: float = 5.0, max_batch: int = 256, readers: int = 8
+    ) -> None:
+        self.path = path
+        self._busy_timeout = busy_timeout
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._limiter = trio.CapacityLimiter(readers)
+        self._local = threading.local()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.statistics = WriterStatistics()
+
+    @classmethod
+    async def open(cls, path: Path, **options: Any) -> SqliteBackend:
+        """Create or migrate the database at ``path`` and start the writer."""
+        backend = cls(path, **options)
+        await trio.to_thread.run_sync(backend._prepare)
+        backend._thread = threading.Thread(
+            target=backend._write_loop, daemon=True, name=f"sqlite-writer:{path.name}"
+        )
+        backend._thread.start()
+        return backend
+
+    def _prepare(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self.path, busy_timeout=self._busy_timeout)
+        try:
+            migrate(conn)
+        finally:
+            conn.close()
+
+    async def aclose(self) -> None:
+        """Commit what is queued, then stop the writer."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        if self._thread is not None:
+            await trio.to_thread.run_sync(self._thread.join)
+
+    async def write(self, fn: Callable[[SqliteOps], T]) -> T:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        job = _Job(fn, trio.lowlevel.current_trio_token())
+        self._queue.put(job)
+        # Shielded: once queued the write will happen; the caller must learn its outcome.
+        with trio.CancelScope(shield=True):
+            await job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
+    async def read(self, fn: Callable[[SqliteOps], T]) -> T:
+        return await trio.to_thread.run_sync(self._read, fn, limiter=self._limiter)
+
+    def _read(self, fn: Callable[[SqliteOps], T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, busy_timeout=self._busy_timeout)
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+        conn.execute("BEGIN")
+        try:
+            return fn(SqliteOps(conn))
+        finally:
+            conn.execute("COMMIT")
+
+    def _write_loop(self) -> None:
+        conn = connect(self.path, busy_timeout=self._busy_timeout)
+        ops = SqliteOps(conn)
+        stopping = False
+        try:
+            while not stopping:
+                first = self._queue.get()
+                if first is None:
+                    break
+                batch = [first]
+                while len(batch) < self._max_batch:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stopping = True
+                        break
+                    batch.append(job)
+                self._commit(conn, ops, batch)
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, ops: SqliteOps, batch: list[_Job]) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            for job in batch:
+                job.error = exc
+                job.finish()
+            return
+        for job in batch:
+            conn.execute("SAVEPOINT job")
+            try:
+                job.result = job.fn(ops)
+            except BaseException as exc:  # the job's own failure; others go on
+                conn.execute("ROLLBACK TO job")
+                job.error = exc
+            conn.execute("RELEASE job")
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            for job in batch:
+                if job.error is None:
+                    job.error = exc
+        else:
+            self.statistics.commits += 1
+            self.statistics.writes += len(batch)
+        for job in batch:
+            job.finish()

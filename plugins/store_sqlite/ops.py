@@ -1,0 +1,256 @@
+"""The typed operations (``kernel.store.interfaces``) in SQLite's dialect."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, final
+
+from kernel.errors import DuplicateUid, NoSuchItem
+from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
+
+__all__ = ["SqliteOps"]
+
+_PRINCIPAL = "id, kind, name, role, enabled, quota, used, description, created"
+_UPDATABLE = {"enabled", "role", "quota", "description", "name", "used"}
+
+
+def _principal(row: tuple[Any, ...] | None) -> Principal | None:
+    if row is None:
+        return None
+    pid, kind, name, role, enabled, quota, used, description, created = row
+    return Principal(
+        id=pid,
+        kind=kind,
+        name=name,
+        role=role,
+        enabled=bool(enabled),
+        quota=quota,
+        used=used,
+        description=description,
+        created=created,
+    )
+
+
+@final
+class SqliteOps:
+    """Read and write operations over one connection (the transaction is the caller's)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    # ---- reads -------------------------------------------------------------
+
+    def principal_by_name(self, name: str) -> Principal | None:
+        row = self._conn.execute(
+            f"SELECT {_PRINCIPAL} FROM principals WHERE name = ?", (name,)
+        ).fetchone()
+        return _principal(row)
+
+    def principal_by_id(self, principal: int) -> Principal | None:
+        row = self._conn.execute(
+            f"SELECT {_PRINCIPAL} FROM principals WHERE id = ?", (principal,)
+        ).fetchone()
+        return _principal(row)
+
+    def principals(self, kind: str | None = None) -> list[Principal]:
+        if kind is None:
+            rows = self._conn.execute(f"SELECT {_PRINCIPAL} FROM principals ORDER BY name")
+        else:
+            rows = self._conn.execute(
+                f"SELECT {_PRINCIPAL} FROM principals WHERE kind = ? ORDER BY name", (kind,)
+            )
+        return [p for p in map(_principal, rows) if p is not None]
+
+    def count_principals(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM principals").fetchone()[0])
+
+    def secret_hash(self, principal: int) -> str | None:
+        row = self._conn.execute(
+            "SELECT secret_hash FROM principals WHERE id = ?", (principal,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def scram_secret(self, principal: int) -> ScramSecret | None:
+        row = self._conn.execute(
+            "SELECT scram_salt, scram_iterations, scram_stored_key, scram_server_key "
+            "FROM principals WHERE id = ? AND scram_salt IS NOT NULL",
+            (principal,),
+        ).fetchone()
+        return ScramSecret(bytes(row[0]), row[1], bytes(row[2]), bytes(row[3])) if row else None
+
+    def domain(self, name: str) -> Domain | None:
+        row = self._conn.execute(
+            "SELECT name, created FROM domains WHERE name = ?", (name,)
+        ).fetchone()
+        return Domain(*row) if row else None
+
+    def domains(self) -> list[Domain]:
+        return [
+            Domain(*row)
+            for row in self._conn.execute("SELECT name, created FROM domains ORDER BY name")
+        ]
+
+    def alias_target(self, address: str) -> int | None:
+        row = self._conn.execute(
+            "SELECT principal FROM aliases WHERE address = ?", (address,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def aliases(self, principal: int | None = None) -> list[tuple[str, int]]:
+        if principal is None:
+            rows = self._conn.execute("SELECT address, principal FROM aliases ORDER BY address")
+        else:
+            rows = self._conn.execute(
+                "SELECT address, principal FROM aliases WHERE principal = ? ORDER BY address",
+                (principal,),
+            )
+        return [(address, pid) for address, pid in rows]
+
+    def app_passwords(self, principal: int) -> list[tuple[AppPassword, str]]:
+        rows = self._conn.execute(
+            "SELECT id, principal, name, created, last_used, secret_hash FROM app_passwords "
+            "WHERE principal = ? ORDER BY name",
+            (principal,),
+        )
+        return [(AppPassword(*row[:5]), row[5]) for row in rows]
+
+    def tokens(self, principal: int | None = None) -> list[Token]:
+        query = "SELECT id, principal, name, created, expires FROM tokens"
+        if principal is None:
+            return [Token(*row) for row in self._conn.execute(query + " ORDER BY name")]
+        return [
+            Token(*row)
+            for row in self._conn.execute(
+                query + " WHERE principal = ? ORDER BY name", (principal,)
+            )
+        ]
+
+    def token_by_digest(self, digest: bytes) -> Token | None:
+        row = self._conn.execute(
+            "SELECT id, principal, name, created, expires FROM tokens WHERE digest = ?",
+            (digest,),
+        ).fetchone()
+        return Token(*row) if row else None
+
+    # ---- writes ------------------------------------------------------------
+
+    def insert_principal(
+        self, kind: str, name: str, role: str, quota: int, description: str, created: float
+    ) -> int:
+        try:
+            cursor = self._conn.execute(
+                "INSERT INTO principals (kind, name, role, quota, description, created) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, name, role, quota, description, created),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid(f"principal {name!r} already exists") from exc
+        return int(cursor.lastrowid or 0)
+
+    def update_principal(self, principal: int, **fields: object) -> None:
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        try:
+            cursor = self._conn.execute(
+                f"UPDATE principals SET {assignments} WHERE id = ?", (*fields.values(), principal)
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid(f"principal name {fields.get('name')!r} is taken") from exc
+        if cursor.rowcount == 0:
+            raise NoSuchItem(f"no principal {principal}")
+
+    def set_secret(self, principal: int, secret_hash: str, scram: ScramSecret | None) -> None:
+        keys = (
+            (scram.salt, scram.iterations, scram.stored_key, scram.server_key)
+            if scram
+            else (None, None, None, None)
+        )
+        cursor = self._conn.execute(
+            "UPDATE principals SET secret_hash = ?, scram_salt = ?, scram_iterations = ?, "
+            "scram_stored_key = ?, scram_server_key = ? WHERE id = ?",
+            (secret_hash, *keys, principal),
+        )
+        if cursor.rowcount == 0:
+            raise NoSuchItem(f"no principal {principal}")
+
+    def delete_principal(self, principal: int) -> None:
+        cursor = self._conn.execute("DELETE FROM principals WHERE id = ?", (principal,))
+        if cursor.rowcount == 0:
+            raise NoSuchItem(f"no principal {principal}")
+
+    def insert_domain(self, name: str, created: float) -> None:
+        try:
+            self._conn.execute("INSERT INTO domains (name, created) VALUES (?, ?)", (name, created))
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid(f"domain {name!r} already exists") from exc
+
+    def delete_domain(self, name: str) -> None:
+        cursor = self._conn.execute("DELETE FROM domains WHERE name = ?", (name,))
+        if cursor.rowcount == 0:
+            raise NoSuchItem(f"no domain {name!r}")
+        self._conn.execute(
+            "DELETE FROM aliases WHERE address LIKE ? ESCAPE '\\'",
+            ("%@" + name.replace("%", "\\%").replace("_", "\\_"),),
+        )
+
+    def insert_alias(self, address: str, principal: int) -> None:
+        try:
+            self._conn.execute(
+                "INSERT INTO aliases (address, principal) VALUES (?, ?)", (address, principal)
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid(f"alias {address!r} already exists") from exc
+
+    def delete_alias(self, address: str) -> bool:
+        return self._conn.execute("DELETE FROM aliases WHERE address = ?", (address,)).rowcount > 0
+
+    def insert_app_password(
+        self, principal: int, name: str, secret_hash: str, created: float
+    ) -> int:
+        try:
+            cursor = self._conn.execute(
+                "INSERT INTO app_passwords (principal, name, secret_hash, created) "
+                "VALUES (?, ?, ?, ?)",
+                (principal, name, secret_hash, created),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid(f"app password {name!r} already exists") from exc
+        return int(cursor.lastrowid or 0)
+
+    def delete_app_password(self, principal: int, name: str) -> bool:
+        return (
+            self._conn.execute(
+                "DELETE FROM app_passwords WHERE principal = ? AND name = ?", (principal, name)
+            ).rowcount
+            > 0
+        )
+
+    def touch_app_password(self, password_id: int, when: float) -> None:
+        self._conn.execute(
+            "UPDATE app_passwords SET last_used = ? WHERE id = ?", (when, password_id)
+        )
+
+    def insert_token(
+        self, principal: int, name: str, digest: bytes, created: float, expires: float | None
+    ) -> int:
+        try:
+            cursor = self._conn.execute(
+                "INSERT INTO tokens (principal, name, digest, created, expires) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (principal, name, digest, created, expires),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid(f"token {name!r} already exists") from exc
+        return int(cursor.lastrowid or 0)
+
+    def delete_token(self, principal: int, name: str) -> bool:
+        return (
+            self._conn.execute(
+                "DELETE FROM tokens WHERE principal = ? AND name = ?", (principal, name)
+            ).rowcount
+            > 0
+        )

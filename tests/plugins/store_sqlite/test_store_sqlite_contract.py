@@ -1,0 +1,62 @@
+"""The store contract suite against the SQLite backend, plus SQLite specifics."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import argon2
+import pytest
+
+from kernel.errors import StoreError
+from kernel.store import Store
+from kernel.testing.store_suite import *  # noqa: F403
+from plugins.store_sqlite.connection import SqliteBackend
+from plugins.store_sqlite.schema import MIGRATIONS
+
+CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    backend = await SqliteBackend.open(tmp_path / "store.sqlite3")
+    try:
+        yield Store(backend, hasher=CHEAP)
+    finally:
+        await backend.aclose()
+
+
+async def test_sqlite_group_commit_batches_concurrent_writes(tmp_path: Path) -> None:
+    import trio
+
+    backend = await SqliteBackend.open(tmp_path / "s.sqlite3")
+    try:
+        async with trio.open_nursery() as nursery:
+            for i in range(200):
+                nursery.start_soon(backend.write, lambda ops, i=i: ops.insert_domain(f"{i}.ex", 0))
+        assert backend.statistics.writes == 200
+        assert backend.statistics.commits < 200  # several writes shared one fsync
+    finally:
+        await backend.aclose()
+
+
+async def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer than this server"):
+        await SqliteBackend.open(path)
+
+
+async def test_sqlite_reopen_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    backend = await SqliteBackend.open(path)
+    await Store(backend, hasher=CHEAP).directory.add_domain("example.org")
+    await backend.aclose()
+    backend = await SqliteBackend.open(path)
+    try:
+        assert [d.name for d in await Store(backend).directory.domains()] == ["example.org"]
+    finally:
+        await backend.aclose()
