@@ -193,7 +193,7 @@ class Kernel:
                     spec = specs[(kind, self.backend_names[kind])]
                     self._backends[kind] = await stack.enter_async_context(spec.open(self))
             if "store" in self._backends:
-                self._store = Store(self._backends["store"])
+                self._store = Store(self._backends["store"], events=self._backends["events"])
             try:
                 yield self
             finally:

@@ -11,16 +11,22 @@ from typing import final
 
 import argon2
 
+from kernel.events import EventBus
 from kernel.store.directory import Directory, InvalidName, normalize_address
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
+from kernel.store.mail_records import Changes, Mailbox
+from kernel.store.mailboxes import Mailboxes
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = [
     "AppPassword",
     "Backend",
+    "Changes",
     "Directory",
     "Domain",
     "InvalidName",
+    "Mailbox",
+    "Mailboxes",
     "Principal",
     "ReadOps",
     "ScramSecret",
@@ -33,8 +39,15 @@ __all__ = [
 
 @final
 class Store:
-    """The domain API over one backend: ``store.directory`` (and, next, mail)."""
+    """The domain API over one backend: ``store.directory``, ``store.mailboxes``."""
 
-    def __init__(self, backend: Backend, *, hasher: argon2.PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        hasher: argon2.PasswordHasher | None = None,
+        events: EventBus | None = None,
+    ) -> None:
         self.backend = backend
         self.directory = Directory(backend, hasher=hasher)
+        self.mailboxes = Mailboxes(backend, events.publish if events is not None else None)

@@ -35,6 +35,7 @@ from kernel.errors import DuplicateUid, NoSuchItem
 from kernel.sasl import derive_scram_keys, saslprep
 from kernel.specs import AuthResult
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
+from kernel.store.mailboxes import create_default_mailboxes
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = ["Directory", "InvalidName", "normalize_address"]
@@ -150,6 +151,8 @@ class Directory:
             pid = ops.insert_principal(kind, name, role, quota, description, created)
             if secret is not None:
                 ops.set_secret(pid, *secret)
+            if kind == "individual":
+                create_default_mailboxes(ops, pid)  # RFC 8621 §2: roles a client expects
             principal = ops.principal_by_id(pid)
             assert principal is not None
             return principal

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
+from kernel.store.mail_records import Mailbox
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = ["Backend", "ReadOps", "WriteOps"]
@@ -82,6 +83,24 @@ class ReadOps(Protocol):
 
     def token_by_digest(self, digest: bytes) -> Token | None:
         """The token whose SHA-256 digest is ``digest``."""
+        ...
+
+    def current_modseq(self, account: int) -> int:
+        """The account's change-log position (0 before its first change)."""
+        ...
+
+    def changes_since(
+        self, account: int, kind: str, since: int
+    ) -> list[tuple[int, int, bool, bool]]:
+        """(modseq, item, created, destroyed) of ``kind`` after ``since``, in log order."""
+        ...
+
+    def mailbox(self, mailbox: int) -> Mailbox | None:
+        """The mailbox with this id, if any."""
+        ...
+
+    def mailboxes(self, account: int) -> list[Mailbox]:
+        """Every mailbox of the account, in creation order."""
         ...
 
 
@@ -145,6 +164,51 @@ class WriteOps(ReadOps, Protocol):
 
     def delete_token(self, principal: int, name: str) -> bool:
         """Revoke a token by name; False if there was none."""
+        ...
+
+    def bump_modseq(self, account: int) -> int:
+        """Allocate the account's next change-log position.
+
+        Called once per transaction that changes the account; the backend makes
+        commit order equal modseq order (one writer on SQLite; a row lock on the
+        account's state on PostgreSQL), so no reader sees N+1 before N.
+        """
+        ...
+
+    def record_change(
+        self,
+        account: int,
+        modseq: int,
+        kind: str,
+        item: int,
+        *,
+        created: bool = False,
+        destroyed: bool = False,
+    ) -> None:
+        """Log that ``item`` of ``kind`` changed at ``modseq``."""
+        ...
+
+    def insert_mailbox(
+        self,
+        account: int,
+        parent: int | None,
+        name: str,
+        role: str | None,
+        sort_order: int,
+        subscribed: bool,
+        uidvalidity: int,
+        modseq: int,
+    ) -> int:
+        """Create a mailbox; ``DuplicateUid`` if the name (under parent) or role is taken."""
+        ...
+
+    def update_mailbox(self, mailbox: int, **fields: object) -> None:
+        """Set ``parent``, ``name``, ``role``, ``sort_order``, ``subscribed``, ``uidnext``
+        or ``modseq``; ``DuplicateUid`` on a name or role clash."""
+        ...
+
+    def delete_mailbox(self, mailbox: int) -> None:
+        """Delete a mailbox (the caller checked it has no children)."""
         ...
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from kernel.errors import DuplicateUid, NoSuchItem
+from kernel.errors import DuplicateUid, NoSuchItem, PreconditionFailed
 from kernel.store import InvalidName, Store
 
 __all__ = [name for name in dir() if name.startswith("test_")]  # filled at the end
@@ -193,6 +193,129 @@ async def test_store_concurrent_writes_all_commit(store: Store) -> None:
             nursery.start_soon(add, f"late{i}.example")
     domains = {d.name for d in await store.directory.domains()}
     assert domains == set(names) | {f"late{i}.example" for i in range(20)}
+
+
+async def _account(store: Store, name: str = "ann@example.org") -> int:
+    if not await store.directory.is_local_domain("example.org"):
+        await store.directory.add_domain("example.org")
+    return (await store.directory.add_account(name, "pw")).id
+
+
+async def test_store_new_account_gets_default_mailboxes(store: Store) -> None:
+    account = await _account(store)
+    boxes = await store.mailboxes.list(account)
+    assert [(m.name, m.role) for m in boxes] == [
+        ("INBOX", "inbox"),
+        ("Drafts", "drafts"),
+        ("Sent", "sent"),
+        ("Junk", "junk"),
+        ("Trash", "trash"),
+        ("Archive", "archive"),
+    ]
+    assert all(m.parent is None and m.subscribed and m.uidnext == 1 for m in boxes)
+    group = await store.directory.add_account("team@example.org", None, kind="group")
+    assert await store.mailboxes.list(group.id) == []
+
+
+async def test_store_mailbox_hierarchy_and_names(store: Store) -> None:
+    account = await _account(store)
+    boxes = store.mailboxes
+    work = await boxes.create(account, "Work")
+    y2024 = await boxes.create(account, "2024", parent=work.id)
+    assert (await boxes.by_path(account, "Work/2024")).id == y2024.id
+    assert (await boxes.by_path(account, "inbox")).role == "inbox"
+    assert await boxes.by_path(account, "Nope") is None
+    with pytest.raises(DuplicateUid):
+        await boxes.create(account, "Work")
+    with pytest.raises(DuplicateUid):
+        await boxes.create(account, "inbox")  # INBOX is case-insensitive at the top
+    await boxes.create(account, "inbox", parent=work.id)  # but not below it
+    with pytest.raises(DuplicateUid):
+        await boxes.create(account, "Other Sent", role="sent")  # one mailbox per role
+    for bad in ("", "a/b", "tab\there", "x" * 256):
+        with pytest.raises(ValueError):
+            await boxes.create(account, bad)
+    with pytest.raises(ValueError):
+        await boxes.create(account, "X", role="not-a-role")
+    with pytest.raises(NoSuchItem):
+        await boxes.create(account, "X", parent=999_999)
+    other = await _account(store, "bob@example.org")
+    with pytest.raises(NoSuchItem):
+        await boxes.get(other, work.id)  # never another account's mailbox
+
+
+async def test_store_mailbox_rename_moves_children(store: Store) -> None:
+    account = await _account(store)
+    boxes = store.mailboxes
+    work = await boxes.create(account, "Work")
+    child = await boxes.create(account, "Reports", parent=work.id)
+    await boxes.update(account, work.id, name="Job")
+    assert (await boxes.by_path(account, "Job/Reports")).id == child.id
+    archive = await boxes.by_path(account, "Archive")
+    await boxes.update(account, work.id, parent=archive.id)
+    assert (await boxes.by_path(account, "Archive/Job/Reports")).id == child.id
+    with pytest.raises(PreconditionFailed):
+        await boxes.update(account, work.id, parent=child.id)  # under itself
+    inbox = await boxes.by_path(account, "INBOX")
+    with pytest.raises(PreconditionFailed):
+        await boxes.update(account, inbox.id, name="Old")
+    updated = await boxes.update(account, child.id, subscribed=False, sort_order=5)
+    assert (updated.subscribed, updated.sort_order) == (False, 5)
+
+
+async def test_store_mailbox_delete_rules(store: Store) -> None:
+    account = await _account(store)
+    boxes = store.mailboxes
+    parent = await boxes.create(account, "P")
+    await boxes.create(account, "C", parent=parent.id)
+    with pytest.raises(DuplicateUid, match="children"):
+        await boxes.delete(account, parent.id)
+    inbox = await boxes.by_path(account, "INBOX")
+    with pytest.raises(PreconditionFailed):
+        await boxes.delete(account, inbox.id)
+    old = await boxes.create(account, "Temp")
+    await boxes.delete(account, old.id)
+    again = await boxes.create(account, "Temp")
+    assert again.uidvalidity > old.uidvalidity  # RFC 9051 §2.3.1.1: never reused
+    assert again.id != old.id  # ids are never reused either
+    with pytest.raises(NoSuchItem):
+        await boxes.delete(account, old.id)
+
+
+async def test_store_mailbox_changes_from_the_log(store: Store) -> None:
+    account = await _account(store)
+    boxes = store.mailboxes
+    start = await boxes.changes(account, 0)
+    assert len(start.created) == 6 and not start.updated and not start.destroyed
+    state = start.state
+    a = await boxes.create(account, "A")
+    b = await boxes.create(account, "B")
+    await boxes.update(account, a.id, name="A2")
+    inbox = (await boxes.by_path(account, "INBOX")).id
+    await boxes.update(account, inbox, subscribed=False)
+    await boxes.delete(account, b.id)  # created and destroyed since: not reported
+    changes = await boxes.changes(account, state)
+    assert changes.created == (a.id,)
+    assert changes.updated == (inbox,)
+    assert changes.destroyed == ()
+    assert changes.state == state + 5
+    later = await boxes.changes(account, changes.state)
+    assert (later.created, later.updated, later.destroyed) == ((), (), ())
+    await boxes.delete(account, a.id)
+    assert (await boxes.changes(account, changes.state)).destroyed == (a.id,)
+    assert (await boxes.changes(account, changes.state + 100)).cannot_calculate
+
+
+async def test_store_mailbox_changes_are_published(store: Store) -> None:
+    from kernel.events import LocalEventBus
+
+    bus = LocalEventBus()
+    published = Store(store.backend, events=bus)
+    account = await _account(store)
+    with bus.subscribe(accounts=[str(account)]) as subscription:
+        created = await published.mailboxes.create(account, "News")
+        event = subscription.next_nowait()
+    assert (event.kind, event.modseq) == ("mailbox", created.modseq)
 
 
 __all__ = sorted(name for name in globals() if name.startswith("test_"))

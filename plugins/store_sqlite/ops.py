@@ -6,11 +6,14 @@ import sqlite3
 from typing import Any, final
 
 from kernel.errors import DuplicateUid, NoSuchItem
+from kernel.store.mail_records import Mailbox
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = ["SqliteOps"]
 
 _PRINCIPAL = "id, kind, name, role, enabled, quota, used, description, created"
+_MAILBOX = "id, account, parent, name, role, sort_order, subscribed, uidvalidity, uidnext, modseq"
+_MAILBOX_UPDATABLE = {"parent", "name", "role", "sort_order", "subscribed", "uidnext", "modseq"}
 _UPDATABLE = {"enabled", "role", "quota", "description", "name", "used"}
 
 
@@ -28,6 +31,24 @@ def _principal(row: tuple[Any, ...] | None) -> Principal | None:
         used=used,
         description=description,
         created=created,
+    )
+
+
+def _mailbox(row: tuple[Any, ...] | None) -> Mailbox | None:
+    if row is None:
+        return None
+    mid, account, parent, name, role, order, subscribed, uidvalidity, uidnext, modseq = row
+    return Mailbox(
+        id=mid,
+        account=account,
+        parent=parent,
+        name=name,
+        role=role,
+        sort_order=order,
+        subscribed=bool(subscribed),
+        uidvalidity=uidvalidity,
+        uidnext=uidnext,
+        modseq=modseq,
     )
 
 
@@ -254,3 +275,99 @@ class SqliteOps:
             ).rowcount
             > 0
         )
+
+    # ---- change log ----------------------------------------------------------
+
+    def current_modseq(self, account: int) -> int:
+        row = self._conn.execute(
+            "SELECT modseq FROM account_state WHERE account = ?", (account,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_modseq(self, account: int) -> int:
+        row = self._conn.execute(
+            "INSERT INTO account_state (account, modseq) VALUES (?, 1) "
+            "ON CONFLICT (account) DO UPDATE SET modseq = modseq + 1 RETURNING modseq",
+            (account,),
+        ).fetchone()
+        return int(row[0])
+
+    def record_change(
+        self,
+        account: int,
+        modseq: int,
+        kind: str,
+        item: int,
+        *,
+        created: bool = False,
+        destroyed: bool = False,
+    ) -> None:
+        self._conn.execute(
+            "INSERT INTO changes (account, modseq, kind, item, created, destroyed) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (account, modseq, kind, item, created, destroyed),
+        )
+
+    def changes_since(
+        self, account: int, kind: str, since: int
+    ) -> list[tuple[int, int, bool, bool]]:
+        rows = self._conn.execute(
+            "SELECT modseq, item, created, destroyed FROM changes "
+            "WHERE account = ? AND kind = ? AND modseq > ? ORDER BY modseq, item",
+            (account, kind, since),
+        )
+        return [(m, item, bool(c), bool(d)) for m, item, c, d in rows]
+
+    # ---- mailboxes -----------------------------------------------------------
+
+    def mailbox(self, mailbox: int) -> Mailbox | None:
+        return _mailbox(
+            self._conn.execute(
+                f"SELECT {_MAILBOX} FROM mailboxes WHERE id = ?", (mailbox,)
+            ).fetchone()
+        )
+
+    def mailboxes(self, account: int) -> list[Mailbox]:
+        rows = self._conn.execute(
+            f"SELECT {_MAILBOX} FROM mailboxes WHERE account = ? ORDER BY id", (account,)
+        )
+        return [m for m in map(_mailbox, rows) if m is not None]
+
+    def insert_mailbox(
+        self,
+        account: int,
+        parent: int | None,
+        name: str,
+        role: str | None,
+        sort_order: int,
+        subscribed: bool,
+        uidvalidity: int,
+        modseq: int,
+    ) -> int:
+        try:
+            cursor = self._conn.execute(
+                "INSERT INTO mailboxes (account, parent, name, role, sort_order, subscribed, "
+                "uidvalidity, modseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, parent, name, role, sort_order, subscribed, uidvalidity, modseq),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid(f"a mailbox {name!r} (or role {role!r}) already exists") from exc
+        return int(cursor.lastrowid or 0)
+
+    def update_mailbox(self, mailbox: int, **fields: object) -> None:
+        unknown = set(fields) - _MAILBOX_UPDATABLE
+        if unknown:
+            raise ValueError(f"cannot update {sorted(unknown)}")
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        try:
+            cursor = self._conn.execute(
+                f"UPDATE mailboxes SET {assignments} WHERE id = ?", (*fields.values(), mailbox)
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid("a mailbox with that name or role already exists") from exc
+        if cursor.rowcount == 0:
+            raise NoSuchItem(f"no mailbox {mailbox}")
+
+    def delete_mailbox(self, mailbox: int) -> None:
+        if self._conn.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox,)).rowcount == 0:
+            raise NoSuchItem(f"no mailbox {mailbox}")

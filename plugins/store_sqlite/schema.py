@@ -3,6 +3,9 @@
 Migrations are applied in order inside one transaction each, and
 ``PRAGMA user_version`` records how many have run; a store written by a newer
 version (a higher ``user_version``) is refused rather than guessed at.
+
+Ids of principals and mailboxes are ``AUTOINCREMENT``: a deleted item's id is
+never handed out again (JMAP ids and IMAP OBJECTIDs must stay unique forever).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 1: the directory.
     """
     CREATE TABLE principals (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         kind TEXT NOT NULL CHECK (kind IN ('individual', 'group')),
         name TEXT NOT NULL UNIQUE,
         role TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
@@ -59,6 +62,37 @@ MIGRATIONS: tuple[str, ...] = (
         expires REAL,
         UNIQUE (principal, name)
     );
+    """,
+    # 2: the per-account change log and mailboxes.
+    """
+    CREATE TABLE account_state (
+        account INTEGER PRIMARY KEY REFERENCES principals(id) ON DELETE CASCADE,
+        modseq INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE changes (
+        account INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        modseq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        item INTEGER NOT NULL,
+        created INTEGER NOT NULL DEFAULT 0,
+        destroyed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account, kind, modseq, item)
+    );
+    CREATE TABLE mailboxes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        parent INTEGER REFERENCES mailboxes(id),
+        name TEXT NOT NULL,
+        role TEXT,
+        sort_order INTEGER NOT NULL DEFAULT 0,
+        subscribed INTEGER NOT NULL DEFAULT 1,
+        uidvalidity INTEGER NOT NULL,
+        uidnext INTEGER NOT NULL DEFAULT 1,
+        modseq INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX mailboxes_name ON mailboxes(account, coalesce(parent, 0), name);
+    CREATE UNIQUE INDEX mailboxes_role ON mailboxes(account, role) WHERE role IS NOT NULL;
+    CREATE INDEX mailboxes_parent ON mailboxes(parent);
     """,
 )
 

@@ -1,0 +1,264 @@
+"""Mailboxes and the per-account change log.
+
+Implementation notes:
+
+* Every transaction that changes an account allocates the account's next
+  modseq once (``ops.bump_modseq``) and logs each changed item under it; IMAP
+  HIGHESTMODSEQ, JMAP states and DAV sync tokens all derive from this one log.
+  After the commit, one :class:`~kernel.events.ChangeEvent` per kind is
+  published (a hint; subscribers re-read :meth:`Mailboxes.changes`).
+* Hierarchy is a parent pointer, so renaming or moving a mailbox takes its
+  children along (RFC 9051 §6.3.6). Names are leaf names: no ``/`` (the IMAP
+  hierarchy delimiter), no control characters; a top-level ``inbox`` in any
+  case is ``INBOX`` (RFC 9051 §5.1).
+* UIDVALIDITY is the account's modseq when the mailbox was created: strictly
+  increasing, so a mailbox deleted and re-created under the same name never
+  reuses one (RFC 9051 §2.3.1.1).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from typing import Any, final
+
+from kernel.errors import DuplicateUid, NoSuchItem, PreconditionFailed
+from kernel.events import ChangeEvent
+from kernel.store.interfaces import Backend, ReadOps, WriteOps
+from kernel.store.mail_records import ROLES, Changes, Mailbox
+
+__all__ = ["DELIMITER", "Mailboxes", "create_default_mailboxes"]
+
+DELIMITER = "/"
+KIND = "mailbox"
+_ROLES = frozenset(role for role, _ in ROLES) | {"important", "all", "flagged", "subscribed"}
+_UNSET: Any = object()
+
+
+def _check_name(name: str, parent: int | None) -> str:
+    name = unicodedata.normalize("NFC", name.strip())
+    if not name or len(name) > 255:
+        raise ValueError("a mailbox name must have 1 to 255 characters")
+    if DELIMITER in name or any(unicodedata.category(c) == "Cc" for c in name):
+        raise ValueError(f"a mailbox name may not contain {DELIMITER!r} or control characters")
+    if parent is None and name.upper() == "INBOX":
+        return "INBOX"  # RFC 9051 §5.1: INBOX is case-insensitive
+    return name
+
+
+def _create(
+    ops: WriteOps,
+    account: int,
+    modseq: int,
+    parent: int | None,
+    name: str,
+    role: str | None,
+    subscribed: bool = True,
+    sort_order: int = 0,
+) -> int:
+    mailbox = ops.insert_mailbox(
+        account, parent, name, role, sort_order, subscribed, uidvalidity=modseq, modseq=modseq
+    )
+    ops.record_change(account, modseq, KIND, mailbox, created=True)
+    return mailbox
+
+
+def create_default_mailboxes(ops: WriteOps, account: int) -> int:
+    """Create INBOX, Drafts, Sent, Junk, Trash and Archive; returns the modseq used."""
+    modseq = ops.bump_modseq(account)
+    for order, (role, name) in enumerate(ROLES):
+        _create(ops, account, modseq, None, name, role, sort_order=order)
+    return modseq
+
+
+@final
+class Mailboxes:
+    """The mailbox part of the domain API.
+
+    Args:
+        backend: the store backend.
+        publish: called with a change event after each committed change.
+    """
+
+    def __init__(
+        self, backend: Backend, publish: Callable[[ChangeEvent], None] | None = None
+    ) -> None:
+        self._backend = backend
+        self._publish = publish
+
+    async def _write(self, account: int, fn: Callable[[WriteOps, int], Any]) -> Any:
+        """Run ``fn(ops, modseq)`` with a freshly allocated modseq; publish after commit."""
+
+        def transaction(ops: WriteOps) -> tuple[Any, int]:
+            modseq = ops.bump_modseq(account)
+            return fn(ops, modseq), modseq
+
+        result, modseq = await self._backend.write(transaction)
+        if self._publish is not None:
+            self._publish(ChangeEvent(account=str(account), kind=KIND, modseq=modseq))
+        return result
+
+    async def list(self, account: int) -> list[Mailbox]:
+        """Every mailbox of ``account``, in creation order."""
+        return await self._backend.read(lambda ops: ops.mailboxes(account))
+
+    async def get(self, account: int, mailbox: int) -> Mailbox:
+        """One mailbox; NoSuchItem if it is not this account's."""
+        found = await self._backend.read(lambda ops: ops.mailbox(mailbox))
+        if found is None or found.account != account:
+            raise NoSuchItem(f"no mailbox {mailbox}")
+        return found
+
+    async def by_path(self, account: int, path: str) -> Mailbox | None:
+        """The mailbox at ``path`` (``Archive/2024``), INBOX matched case-insensitively."""
+        mailboxes = await self.list(account)
+        return next((m for m in mailboxes if self.path(mailboxes, m) == _norm_path(path)), None)
+
+    @staticmethod
+    def path(mailboxes: list[Mailbox], mailbox: Mailbox) -> str:
+        """The full name of ``mailbox`` with ``/`` between levels."""
+        by_id = {m.id: m for m in mailboxes}
+        parts = [mailbox.name]
+        current = mailbox
+        while current.parent is not None and current.parent in by_id:
+            current = by_id[current.parent]
+            parts.append(current.name)
+        return DELIMITER.join(reversed(parts))
+
+    async def create(
+        self,
+        account: int,
+        name: str,
+        *,
+        parent: int | None = None,
+        role: str | None = None,
+        subscribed: bool = True,
+        sort_order: int = 0,
+    ) -> Mailbox:
+        """Create a mailbox. Raises ValueError (bad name or role), DuplicateUid, NoSuchItem."""
+        name = _check_name(name, parent)
+        if role is not None and role not in _ROLES:
+            raise ValueError(f"unknown mailbox role {role!r}")
+
+        def create(ops: WriteOps, modseq: int) -> Mailbox:
+            if parent is not None:
+                _owned(ops, account, parent)
+            mailbox = ops.mailbox(
+                _create(ops, account, modseq, parent, name, role, subscribed, sort_order)
+            )
+            assert mailbox is not None
+            return mailbox
+
+        return await self._write(account, create)
+
+    async def update(
+        self,
+        account: int,
+        mailbox: int,
+        *,
+        name: str | None = None,
+        parent: int | None = _UNSET,
+        role: str | None = _UNSET,
+        subscribed: bool | None = None,
+        sort_order: int | None = None,
+    ) -> Mailbox:
+        """Rename, move (children follow), or change role, subscription or order."""
+
+        def update(ops: WriteOps, modseq: int) -> Mailbox:
+            current = _owned(ops, account, mailbox)
+            fields: dict[str, object] = {"modseq": modseq}
+            new_parent = current.parent if parent is _UNSET else parent
+            if new_parent is not None and new_parent != current.parent:
+                _owned(ops, account, new_parent)
+                if _is_descendant(ops, new_parent, mailbox):
+                    raise PreconditionFailed("a mailbox cannot move under itself")
+            if name is not None or new_parent != current.parent:
+                if current.role == "inbox":
+                    raise PreconditionFailed("INBOX cannot be renamed or moved")
+                fields["name"] = _check_name(name if name is not None else current.name, new_parent)
+                fields["parent"] = new_parent
+            if role is not _UNSET:
+                if role is not None and role not in _ROLES:
+                    raise ValueError(f"unknown mailbox role {role!r}")
+                fields["role"] = role
+            if subscribed is not None:
+                fields["subscribed"] = subscribed
+            if sort_order is not None:
+                fields["sort_order"] = sort_order
+            ops.update_mailbox(mailbox, **fields)
+            ops.record_change(account, modseq, KIND, mailbox)
+            updated = ops.mailbox(mailbox)
+            assert updated is not None
+            return updated
+
+        return await self._write(account, update)
+
+    async def delete(self, account: int, mailbox: int) -> None:
+        """Delete an empty mailbox without children; INBOX cannot be deleted."""
+
+        def delete(ops: WriteOps, modseq: int) -> None:
+            current = _owned(ops, account, mailbox)
+            if current.role == "inbox":
+                raise PreconditionFailed("INBOX cannot be deleted")  # RFC 9051 §6.3.5
+            if any(m.parent == mailbox for m in ops.mailboxes(account)):
+                raise DuplicateUid("the mailbox has children")  # JMAP mailboxHasChild
+            ops.delete_mailbox(mailbox)
+            ops.record_change(account, modseq, KIND, mailbox, destroyed=True)
+
+        await self._write(account, delete)
+
+    async def changes(self, account: int, since: int) -> Changes:
+        """Mailboxes created, updated and destroyed after change-log position ``since``."""
+        return await self._backend.read(lambda ops: changes(ops, account, KIND, since))
+
+
+def changes(ops: ReadOps, account: int, kind: str, since: int) -> Changes:
+    """Fold the log into created/updated/destroyed sets (RFC 8620 §5.2 semantics)."""
+    state = ops.current_modseq(account)
+    if since < 0 or since > state:
+        return Changes(since=since, state=state, cannot_calculate=True)
+    created: dict[int, None] = {}
+    updated: dict[int, None] = {}
+    destroyed: dict[int, None] = {}
+    for _modseq, item, was_created, was_destroyed in ops.changes_since(account, kind, since):
+        if was_destroyed:
+            if item in created:
+                del created[item]  # created and destroyed since: never seen
+            else:
+                updated.pop(item, None)
+                destroyed[item] = None
+        elif was_created:
+            created[item] = None
+        elif item not in created:
+            updated[item] = None
+    return Changes(
+        since=since,
+        state=state,
+        created=tuple(created),
+        updated=tuple(updated),
+        destroyed=tuple(destroyed),
+    )
+
+
+def _owned(ops: ReadOps, account: int, mailbox: int) -> Mailbox:
+    found = ops.mailbox(mailbox)
+    if found is None or found.account != account:
+        raise NoSuchItem(f"no mailbox {mailbox}")
+    return found
+
+
+def _is_descendant(ops: ReadOps, candidate: int, ancestor: int) -> bool:
+    current: int | None = candidate
+    seen = set()
+    while current is not None and current not in seen:
+        if current == ancestor:
+            return True
+        seen.add(current)
+        found = ops.mailbox(current)
+        current = found.parent if found else None
+    return False
+
+
+def _norm_path(path: str) -> str:
+    head, sep, rest = path.partition(DELIMITER)
+    return ("INBOX" if head.upper() == "INBOX" else head) + sep + rest
