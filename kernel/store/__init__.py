@@ -13,20 +13,25 @@ import argon2
 
 from kernel.events import EventBus
 from kernel.store.directory import Directory, InvalidName, normalize_address
+from kernel.store.emails import Emails
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
-from kernel.store.mail_records import Changes, Mailbox
+from kernel.store.mail_records import AppendResult, Changes, Email, Mailbox, Membership
 from kernel.store.mailboxes import Mailboxes
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = [
     "AppPassword",
+    "AppendResult",
     "Backend",
     "Changes",
     "Directory",
     "Domain",
+    "Email",
+    "Emails",
     "InvalidName",
     "Mailbox",
     "Mailboxes",
+    "Membership",
     "Principal",
     "ReadOps",
     "ScramSecret",
@@ -39,7 +44,7 @@ __all__ = [
 
 @final
 class Store:
-    """The domain API over one backend: ``store.directory``, ``store.mailboxes``."""
+    """The domain API over one backend: ``directory``, ``mailboxes``, ``emails``."""
 
     def __init__(
         self,
@@ -50,4 +55,6 @@ class Store:
     ) -> None:
         self.backend = backend
         self.directory = Directory(backend, hasher=hasher)
-        self.mailboxes = Mailboxes(backend, events.publish if events is not None else None)
+        publish = events.publish if events is not None else None
+        self.mailboxes = Mailboxes(backend, publish)
+        self.emails = Emails(backend, publish)

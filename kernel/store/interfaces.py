@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from kernel.store.mail_records import Mailbox
+from kernel.store.mail_records import EmailRow, Mailbox, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = ["Backend", "ReadOps", "WriteOps"]
@@ -101,6 +101,34 @@ class ReadOps(Protocol):
 
     def mailboxes(self, account: int) -> list[Mailbox]:
         """Every mailbox of the account, in creation order."""
+        ...
+
+    def blob(self, blob: str) -> bytes | None:
+        """The bytes of a stored blob (SHA-256 hex id), if present."""
+        ...
+
+    def email_row(self, email: int) -> EmailRow | None:
+        """An email's row, if it exists."""
+        ...
+
+    def keywords(self, email: int) -> frozenset[str]:
+        """An email's keywords (lower-case)."""
+        ...
+
+    def memberships(self, email: int) -> list[Membership]:
+        """The mailboxes holding an email, by mailbox id."""
+        ...
+
+    def mailbox_members(self, mailbox: int) -> list[Membership]:
+        """A mailbox's memberships in UID order."""
+        ...
+
+    def threads_for(self, account: int, message_ids: list[str]) -> list[int]:
+        """Threads that already hold any of these Message-IDs (as id or reference)."""
+        ...
+
+    def thread_has_subject(self, account: int, thread: int, base_subject: str) -> bool:
+        """Whether an email of ``thread`` has this base subject."""
         ...
 
 
@@ -209,6 +237,62 @@ class WriteOps(ReadOps, Protocol):
 
     def delete_mailbox(self, mailbox: int) -> None:
         """Delete a mailbox (the caller checked it has no children)."""
+        ...
+
+    def take_uid(self, mailbox: int) -> int:
+        """Allocate the mailbox's next UID (``uidnext``, then increment it)."""
+        ...
+
+    def put_blob(self, blob: str, data: bytes, created: float) -> None:
+        """Store bytes under their SHA-256 id, or add a reference if already stored."""
+        ...
+
+    def release_blob(self, blob: str) -> None:
+        """Drop a reference; the bytes go with the last one."""
+        ...
+
+    def insert_email(self, row: EmailRow) -> int:
+        """Create an email row; returns its id (never reused)."""
+        ...
+
+    def set_email_thread(self, email: int, thread: int) -> None:
+        """Set an email's thread id."""
+        ...
+
+    def touch_email(self, email: int, modseq: int) -> None:
+        """Record that an email changed at ``modseq``."""
+        ...
+
+    def delete_email(self, email: int) -> None:
+        """Delete an email row with its keywords and memberships."""
+        ...
+
+    def add_keyword(self, email: int, keyword: str) -> bool:
+        """Add a keyword; False if it was already set."""
+        ...
+
+    def remove_keyword(self, email: int, keyword: str) -> bool:
+        """Remove a keyword; False if it was not set."""
+        ...
+
+    def insert_membership(self, membership: Membership) -> None:
+        """Put an email in a mailbox under a UID; ``DuplicateUid`` if already there."""
+        ...
+
+    def touch_membership(self, mailbox: int, email: int, modseq: int) -> None:
+        """Record that an email changed in a mailbox at ``modseq`` (IMAP MODSEQ)."""
+        ...
+
+    def delete_membership(self, mailbox: int, email: int) -> int | None:
+        """Take an email out of a mailbox; returns the UID it had, or None."""
+        ...
+
+    def add_used(self, account: int, delta: int) -> None:
+        """Adjust the bytes counted against the account's quota (never below 0)."""
+        ...
+
+    def add_thread_refs(self, account: int, thread: int, message_ids: list[str]) -> None:
+        """Index Message-IDs (own and referenced) under a thread."""
         ...
 
 

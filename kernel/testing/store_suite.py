@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from kernel.errors import DuplicateUid, NoSuchItem, PreconditionFailed
+from kernel.errors import DuplicateUid, NoSuchItem, PreconditionFailed, QuotaExceeded
 from kernel.store import InvalidName, Store
 
 __all__ = [name for name in dir() if name.startswith("test_")]  # filled at the end
@@ -316,6 +316,172 @@ async def test_store_mailbox_changes_are_published(store: Store) -> None:
         created = await published.mailboxes.create(account, "News")
         event = subscription.next_nowait()
     assert (event.kind, event.modseq) == ("mailbox", created.modseq)
+
+
+def _message(
+    subject: str = "Hello", message_id: str = "a@x", refs: str = "", body: str = "Hi there"
+) -> bytes:
+    lines = [
+        "From: Ann <ann@example.org>",
+        "To: bob@example.org",
+        f"Subject: {subject}",
+        f"Message-ID: <{message_id}>",
+        "Date: Mon, 23 Nov 2026 10:00:00 +0000",
+    ]
+    if refs:
+        lines.append(f"References: {refs}")
+    return ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n").encode()
+
+
+async def _boxes(store: Store, account: int) -> dict[str, int]:
+    return {m.name: m.id for m in await store.mailboxes.list(account)}
+
+
+async def test_store_email_append_and_read(store: Store) -> None:
+    account = await _account(store)
+    boxes = await _boxes(store, account)
+    raw = _message()
+    result = await store.emails.append(
+        account,
+        raw,
+        [boxes["INBOX"], boxes["Archive"]],
+        keywords=["$Seen", "$Flagged"],
+        received_at=1000.0,
+    )
+    assert result.uids == {boxes["INBOX"]: 1, boxes["Archive"]: 1}
+    assert result.size == len(raw)
+    email = await store.emails.get(account, result.email)
+    assert email.keywords == {"$seen", "$flagged"}
+    assert email.mailboxes == result.uids
+    assert (email.row.subject, email.row.sender, email.row.received_at) == (
+        "Hello",
+        "ann@example.org",
+        1000.0,
+    )
+    assert email.row.preview.startswith("Hi there")
+    assert email.modseq == result.modseq
+    assert await store.emails.raw(account, result.email) == raw
+    structure = email.structure()
+    assert structure.subject == "Hello" and structure.size == len(raw)
+    second = await store.emails.append(account, _message(message_id="b@x"), [boxes["INBOX"]])
+    assert second.uids == {boxes["INBOX"]: 2}
+    members = await store.emails.in_mailbox(account, boxes["INBOX"])
+    assert [(m.uid, m.email) for m in members] == [(1, result.email), (2, second.email)]
+    inbox = await store.mailboxes.get(account, boxes["INBOX"])
+    assert inbox.uidnext == 3 and inbox.modseq == second.modseq
+    [principal] = [p for p in await store.directory.principals() if p.id == account]
+    assert principal.used == result.size + second.size  # each email counted once
+
+
+async def test_store_email_same_bytes_are_two_emails_one_blob(store: Store) -> None:
+    account = await _account(store)
+    inbox = (await _boxes(store, account))["INBOX"]
+    raw = _message()
+    first = await store.emails.append(account, raw, [inbox])
+    second = await store.emails.append(account, raw, [inbox])
+    assert first.email != second.email and first.blob == second.blob
+    assert await store.emails.remove(account, inbox, [first.email]) == [1]
+    assert await store.emails.raw(account, second.email) == raw  # blob still referenced
+    assert await store.emails.remove(account, inbox, [second.email]) == [2]
+    with pytest.raises(NoSuchItem):
+        await store.emails.raw(account, second.email)
+
+
+async def test_store_email_expunge_keeps_email_in_other_mailboxes(store: Store) -> None:
+    account = await _account(store)
+    boxes = await _boxes(store, account)
+    result = await store.emails.append(account, _message(), [boxes["INBOX"], boxes["Archive"]])
+    assert await store.emails.remove(account, boxes["INBOX"], [result.email]) == [1]
+    assert await store.emails.remove(account, boxes["INBOX"], [result.email]) == []
+    email = await store.emails.get(account, result.email)
+    assert email.mailboxes == {boxes["Archive"]: 1}
+    await store.emails.remove(account, boxes["Archive"], [result.email])
+    with pytest.raises(NoSuchItem):
+        await store.emails.get(account, result.email)
+    [principal] = [p for p in await store.directory.principals() if p.id == account]
+    assert principal.used == 0
+    uid = (await store.emails.append(account, _message(), [boxes["INBOX"]])).uids
+    assert uid == {boxes["INBOX"]: 2}  # UIDs are never reused
+
+
+async def test_store_email_keywords(store: Store) -> None:
+    account = await _account(store)
+    inbox = (await _boxes(store, account))["INBOX"]
+    result = await store.emails.append(account, _message(), [inbox], keywords=["$seen"])
+    modseq = await store.emails.set_keywords(
+        account, [result.email], add=["$Flagged"], remove=["$seen"]
+    )
+    email = await store.emails.get(account, result.email)
+    assert email.keywords == {"$flagged"}
+    assert email.modseq == modseq > result.modseq
+    unchanged = await store.emails.set_keywords(account, [result.email], add=["$flagged"])
+    assert (await store.emails.get(account, result.email)).modseq == modseq < unchanged
+    for bad in ("", "has space", "(paren", "x" * 256):
+        with pytest.raises(ValueError):
+            await store.emails.set_keywords(account, [result.email], add=[bad])
+
+
+async def test_store_email_checks_ownership_and_quota(store: Store) -> None:
+    account = await _account(store)
+    other = await _account(store, "bob@example.org")
+    theirs = (await _boxes(store, other))["INBOX"]
+    with pytest.raises(NoSuchItem):
+        await store.emails.append(account, _message(), [theirs])
+    with pytest.raises(ValueError):
+        await store.emails.append(account, _message(), [])
+    mine = (await _boxes(store, account))["INBOX"]
+    result = await store.emails.append(account, _message(), [mine])
+    with pytest.raises(NoSuchItem):
+        await store.emails.get(other, result.email)
+    raw = _message()
+    await store.directory.update("bob@example.org", quota=len(raw) + 10)
+    await store.emails.append(other, raw, [theirs])
+    with pytest.raises(QuotaExceeded):
+        await store.emails.append(other, raw, [theirs])
+    assert len(await store.emails.in_mailbox(other, theirs)) == 1  # nothing partial stored
+
+
+async def test_store_email_threads(store: Store) -> None:
+    account = await _account(store)
+    inbox = (await _boxes(store, account))["INBOX"]
+    first = await store.emails.append(account, _message("Plans", "1@x"), [inbox])
+    reply = await store.emails.append(account, _message("Re: Plans", "2@x", "<1@x>"), [inbox])
+    other = await store.emails.append(account, _message("Lunch", "3@x", "<1@x>"), [inbox])
+    fresh = await store.emails.append(account, _message("Plans", "4@x"), [inbox])
+    assert reply.thread == first.thread
+    assert other.thread != first.thread  # references it, but the subject differs
+    assert fresh.thread not in (first.thread, other.thread)  # same subject, no reference
+
+
+async def test_store_email_changes_in_the_log(store: Store) -> None:
+    from kernel.store.mailboxes import changes as fold
+
+    account = await _account(store)
+    inbox = (await _boxes(store, account))["INBOX"]
+    state = (await store.mailboxes.changes(account, 0)).state
+    a = await store.emails.append(account, _message(message_id="a@x"), [inbox])
+    b = await store.emails.append(account, _message(message_id="b@x"), [inbox])
+    await store.emails.set_keywords(account, [a.email], add=["$seen"])
+    await store.emails.remove(account, inbox, [b.email])
+    email_changes = await store.backend.read(lambda ops: fold(ops, account, "email", state))
+    assert email_changes.created == (a.email,) and email_changes.destroyed == ()
+    mailbox_changes = await store.mailboxes.changes(account, state)
+    assert mailbox_changes.updated == (inbox,)
+
+
+async def test_store_email_concurrent_appends_get_distinct_uids(store: Store) -> None:
+    account = await _account(store)
+    inbox = (await _boxes(store, account))["INBOX"]
+    results = []
+
+    async def append(i: int) -> None:
+        results.append(await store.emails.append(account, _message(message_id=f"{i}@x"), [inbox]))
+
+    async with trio.open_nursery() as nursery:
+        for i in range(100):
+            nursery.start_soon(append, i)
+    assert sorted(r.uids[inbox] for r in results) == list(range(1, 101))
+    assert len({r.modseq for r in results}) == 100  # one change-log position each
 
 
 __all__ = sorted(name for name in globals() if name.startswith("test_"))

@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any, final
 
 from kernel.errors import DuplicateUid, NoSuchItem
-from kernel.store.mail_records import Mailbox
+from kernel.store.mail_records import EmailRow, Mailbox, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = ["SqliteOps"]
@@ -371,3 +371,173 @@ class SqliteOps:
     def delete_mailbox(self, mailbox: int) -> None:
         if self._conn.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox,)).rowcount == 0:
             raise NoSuchItem(f"no mailbox {mailbox}")
+
+    def take_uid(self, mailbox: int) -> int:
+        row = self._conn.execute(
+            "UPDATE mailboxes SET uidnext = uidnext + 1 WHERE id = ? RETURNING uidnext - 1",
+            (mailbox,),
+        ).fetchone()
+        if row is None:
+            raise NoSuchItem(f"no mailbox {mailbox}")
+        return int(row[0])
+
+    # ---- blobs ---------------------------------------------------------------
+
+    def put_blob(self, blob: str, data: bytes, created: float) -> None:
+        self._conn.execute(
+            "INSERT INTO blobs (id, size, refs, data, created) VALUES (?, ?, 1, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET refs = refs + 1",
+            (blob, len(data), data, created),
+        )
+
+    def release_blob(self, blob: str) -> None:
+        self._conn.execute("UPDATE blobs SET refs = refs - 1 WHERE id = ?", (blob,))
+        self._conn.execute("DELETE FROM blobs WHERE id = ? AND refs <= 0", (blob,))
+
+    def blob(self, blob: str) -> bytes | None:
+        row = self._conn.execute("SELECT data FROM blobs WHERE id = ?", (blob,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    # ---- emails --------------------------------------------------------------
+
+    def insert_email(self, row: EmailRow) -> int:
+        cursor = self._conn.execute(
+            "INSERT INTO emails (account, blob, thread, received_at, size, sent_at, message_id, "
+            "subject, base_subject, sender, has_attachment, preview, structure, modseq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.account,
+                row.blob,
+                row.thread,
+                row.received_at,
+                row.size,
+                row.sent_at,
+                row.message_id,
+                row.subject,
+                row.base_subject,
+                row.sender,
+                row.has_attachment,
+                row.preview,
+                row.structure,
+                row.modseq,
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def email_row(self, email: int) -> EmailRow | None:
+        row = self._conn.execute(
+            "SELECT account, blob, thread, received_at, size, sent_at, message_id, subject, "
+            "base_subject, sender, has_attachment, preview, structure, modseq "
+            "FROM emails WHERE id = ?",
+            (email,),
+        ).fetchone()
+        if row is None:
+            return None
+        return EmailRow(*row[:10], bool(row[10]), *row[11:])
+
+    def set_email_thread(self, email: int, thread: int) -> None:
+        self._conn.execute("UPDATE emails SET thread = ? WHERE id = ?", (thread, email))
+
+    def touch_email(self, email: int, modseq: int) -> None:
+        self._conn.execute("UPDATE emails SET modseq = ? WHERE id = ?", (modseq, email))
+
+    def delete_email(self, email: int) -> None:
+        self._conn.execute("DELETE FROM emails WHERE id = ?", (email,))
+
+    def keywords(self, email: int) -> frozenset[str]:
+        return frozenset(
+            k
+            for (k,) in self._conn.execute("SELECT keyword FROM keywords WHERE email = ?", (email,))
+        )
+
+    def add_keyword(self, email: int, keyword: str) -> bool:
+        return (
+            self._conn.execute(
+                "INSERT OR IGNORE INTO keywords (email, keyword) VALUES (?, ?)", (email, keyword)
+            ).rowcount
+            > 0
+        )
+
+    def remove_keyword(self, email: int, keyword: str) -> bool:
+        return (
+            self._conn.execute(
+                "DELETE FROM keywords WHERE email = ? AND keyword = ?", (email, keyword)
+            ).rowcount
+            > 0
+        )
+
+    def memberships(self, email: int) -> list[Membership]:
+        return [
+            Membership(*row)
+            for row in self._conn.execute(
+                "SELECT mailbox, uid, email, modseq FROM memberships WHERE email = ? "
+                "ORDER BY mailbox",
+                (email,),
+            )
+        ]
+
+    def mailbox_members(self, mailbox: int) -> list[Membership]:
+        return [
+            Membership(*row)
+            for row in self._conn.execute(
+                "SELECT mailbox, uid, email, modseq FROM memberships WHERE mailbox = ? "
+                "ORDER BY uid",
+                (mailbox,),
+            )
+        ]
+
+    def insert_membership(self, membership: Membership) -> None:
+        try:
+            self._conn.execute(
+                "INSERT INTO memberships (mailbox, uid, email, modseq) VALUES (?, ?, ?, ?)",
+                (membership.mailbox, membership.uid, membership.email, membership.modseq),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateUid(f"email {membership.email} is already in that mailbox") from exc
+
+    def touch_membership(self, mailbox: int, email: int, modseq: int) -> None:
+        self._conn.execute(
+            "UPDATE memberships SET modseq = ? WHERE mailbox = ? AND email = ?",
+            (modseq, mailbox, email),
+        )
+
+    def delete_membership(self, mailbox: int, email: int) -> int | None:
+        row = self._conn.execute(
+            "DELETE FROM memberships WHERE mailbox = ? AND email = ? RETURNING uid",
+            (mailbox, email),
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def add_used(self, account: int, delta: int) -> None:
+        self._conn.execute(
+            "UPDATE principals SET used = max(0, used + ?) WHERE id = ?", (delta, account)
+        )
+
+    def threads_for(self, account: int, message_ids: list[str]) -> list[int]:
+        if not message_ids:
+            return []
+        marks = ", ".join("?" for _ in message_ids)
+        return [
+            t
+            for (t,) in self._conn.execute(
+                "SELECT DISTINCT thread FROM thread_refs "
+                f"WHERE account = ? AND message_id IN ({marks})",
+                (account, *message_ids),
+            )
+        ]
+
+    def thread_has_subject(self, account: int, thread: int, base_subject: str) -> bool:
+        return (
+            self._conn.execute(
+                "SELECT 1 FROM emails "
+                "WHERE account = ? AND thread = ? AND base_subject = ? LIMIT 1",
+                (account, thread, base_subject),
+            ).fetchone()
+            is not None
+        )
+
+    def add_thread_refs(self, account: int, thread: int, message_ids: list[str]) -> None:
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO thread_refs (account, message_id, thread) VALUES (?, ?, ?)",
+            [(account, mid, thread) for mid in message_ids],
+        )

@@ -94,6 +94,55 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX mailboxes_role ON mailboxes(account, role) WHERE role IS NOT NULL;
     CREATE INDEX mailboxes_parent ON mailboxes(parent);
     """,
+    # 3: emails, their mailbox memberships and keywords; content-addressed blobs.
+    """
+    CREATE TABLE blobs (
+        id TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        refs INTEGER NOT NULL DEFAULT 0,
+        data BLOB NOT NULL,
+        created REAL NOT NULL
+    );
+    CREATE TABLE emails (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        blob TEXT NOT NULL REFERENCES blobs(id),
+        thread INTEGER NOT NULL,
+        received_at REAL NOT NULL,
+        size INTEGER NOT NULL,
+        sent_at REAL,
+        message_id TEXT,
+        subject TEXT NOT NULL DEFAULT '',
+        base_subject TEXT NOT NULL DEFAULT '',
+        sender TEXT NOT NULL DEFAULT '',
+        has_attachment INTEGER NOT NULL DEFAULT 0,
+        preview TEXT NOT NULL DEFAULT '',
+        structure TEXT NOT NULL,
+        modseq INTEGER NOT NULL
+    );
+    CREATE INDEX emails_account_received ON emails(account, received_at);
+    CREATE INDEX emails_thread ON emails(account, thread);
+    CREATE TABLE memberships (
+        mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid INTEGER NOT NULL,
+        email INTEGER NOT NULL REFERENCES emails(id) ON DELETE CASCADE,
+        modseq INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, uid)
+    );
+    CREATE INDEX memberships_email ON memberships(email);
+    CREATE UNIQUE INDEX memberships_once ON memberships(mailbox, email);
+    CREATE TABLE keywords (
+        email INTEGER NOT NULL REFERENCES emails(id) ON DELETE CASCADE,
+        keyword TEXT NOT NULL,
+        PRIMARY KEY (email, keyword)
+    );
+    CREATE TABLE thread_refs (
+        account INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        thread INTEGER NOT NULL,
+        PRIMARY KEY (account, message_id, thread)
+    );
+    """,
 )
 
 
