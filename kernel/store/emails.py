@@ -111,9 +111,13 @@ class Emails:
         targets = list(dict.fromkeys(mailboxes))
 
         def append(ops: WriteOps) -> AppendResult:
-            principal = ops.principal_by_id(account)
-            if principal is None:
+            if ops.principal_by_id(account) is None:
                 raise NoSuchItem(f"no account {account}")
+            # Take the account's change-log lock first, so that what is read below
+            # (quota use, mailboxes) is current on backends with concurrent writers.
+            modseq = ops.bump_modseq(account)
+            principal = ops.principal_by_id(account)
+            assert principal is not None
             for mailbox in targets:
                 found = ops.mailbox(mailbox)
                 if found is None or found.account != account:
@@ -124,7 +128,6 @@ class Emails:
                     f"{principal.name}: {principal.used + size} bytes over "
                     f"the quota of {principal.quota}"
                 )
-            modseq = ops.bump_modseq(account)
             ops.put_blob(prepared.blob, raw, received)
             row = prepared.row(modseq, thread=0)
             email = ops.insert_email(row)
@@ -195,8 +198,8 @@ class Emails:
         targets = list(dict.fromkeys(emails))
 
         def update(ops: WriteOps) -> int:
+            modseq = ops.bump_modseq(account)  # the lock first (see append)
             rows = [_owned(ops, account, email) for email in targets]
-            modseq = ops.bump_modseq(account)
             for email, _row in zip(targets, rows, strict=True):
                 changed = [ops.add_keyword(email, k) for k in adding]
                 changed += [ops.remove_keyword(email, k) for k in removing]
@@ -222,10 +225,10 @@ class Emails:
         targets = list(dict.fromkeys(emails))
 
         def remove(ops: WriteOps) -> tuple[list[int], int]:
+            modseq = ops.bump_modseq(account)  # the lock first (see append)
             found = ops.mailbox(mailbox)
             if found is None or found.account != account:
                 raise NoSuchItem(f"no mailbox {mailbox}")
-            modseq = ops.bump_modseq(account)
             removed = []
             for email in targets:
                 uid = ops.delete_membership(mailbox, email)
