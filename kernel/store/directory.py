@@ -34,6 +34,7 @@ import trio
 from kernel.errors import DuplicateUid, NoSuchItem
 from kernel.sasl import derive_scram_keys, saslprep
 from kernel.specs import AuthResult
+from kernel.store.emails import remove_memberships
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
 from kernel.store.mailboxes import create_default_mailboxes
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
@@ -193,8 +194,17 @@ class Directory:
         return await self._backend.write(update)
 
     async def delete_account(self, name: str) -> None:
+        """Delete an account with its mailboxes and emails (releasing their blobs)."""
         principal = await self._require(name)
-        await self._backend.write(lambda ops: ops.delete_principal(principal.id))
+
+        def delete(ops: WriteOps) -> None:
+            modseq = ops.bump_modseq(principal.id)
+            for mailbox in ops.mailboxes(principal.id):
+                members = [m.email for m in ops.mailbox_members(mailbox.id)]
+                remove_memberships(ops, principal.id, mailbox.id, members, modseq)
+            ops.delete_principal(principal.id)
+
+        await self._backend.write(delete)
 
     # ---- aliases -----------------------------------------------------------
 

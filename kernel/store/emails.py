@@ -41,7 +41,7 @@ from kernel.mail import parse_message, preview, to_json, walk
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
 from kernel.store.mail_records import AppendResult, Email, EmailRow, Membership
 
-__all__ = ["Emails", "base_subject"]
+__all__ = ["Emails", "base_subject", "remove_memberships"]
 
 KIND = "email"
 MAILBOX_KIND = "mailbox"
@@ -229,21 +229,7 @@ class Emails:
             found = ops.mailbox(mailbox)
             if found is None or found.account != account:
                 raise NoSuchItem(f"no mailbox {mailbox}")
-            removed = []
-            for email in targets:
-                uid = ops.delete_membership(mailbox, email)
-                if uid is None:
-                    continue
-                removed.append(uid)
-                if ops.memberships(email):
-                    ops.touch_email(email, modseq)
-                    ops.record_change(account, modseq, KIND, email)
-                else:
-                    _destroy(ops, account, email, modseq)
-            if removed:
-                ops.update_mailbox(mailbox, modseq=modseq)
-                ops.record_change(account, modseq, MAILBOX_KIND, mailbox)
-            return removed, modseq
+            return remove_memberships(ops, account, mailbox, targets, modseq), modseq
 
         removed, modseq = await self._backend.write(remove)
         if removed:
@@ -315,13 +301,38 @@ def _owned(ops: ReadOps, account: int, email: int) -> EmailRow:
     return row
 
 
-def _destroy(ops: WriteOps, account: int, email: int, modseq: int) -> None:
-    row = ops.email_row(email)
-    assert row is not None
-    ops.delete_email(email)
-    ops.release_blob(row.blob)
-    ops.add_used(account, -row.size)
-    ops.record_change(account, modseq, KIND, email, destroyed=True)
+def remove_memberships(
+    ops: WriteOps, account: int, mailbox: int, emails: Iterable[int], modseq: int
+) -> list[int]:
+    """Take ``emails`` out of ``mailbox`` inside a write; returns the UIDs removed.
+
+    An email left in no mailbox is destroyed and the account credited. Blob
+    references are released last, in sorted order, so concurrent transactions
+    releasing shared blobs always lock them in the same order (no deadlock).
+    """
+    removed: list[int] = []
+    released: list[str] = []
+    for email in emails:
+        uid = ops.delete_membership(mailbox, email)
+        if uid is None:
+            continue
+        removed.append(uid)
+        if ops.memberships(email):
+            ops.touch_email(email, modseq)
+            ops.record_change(account, modseq, KIND, email)
+            continue
+        row = ops.email_row(email)
+        assert row is not None
+        ops.delete_email(email)
+        ops.add_used(account, -row.size)
+        ops.record_change(account, modseq, KIND, email, destroyed=True)
+        released.append(row.blob)
+    for blob in sorted(released):
+        ops.release_blob(blob)
+    if removed:
+        ops.update_mailbox(mailbox, modseq=modseq)
+        ops.record_change(account, modseq, MAILBOX_KIND, mailbox)
+    return removed
 
 
 def _load(ops: ReadOps, account: int, email: int) -> Email | None:

@@ -213,7 +213,11 @@ class WriteOps(ReadOps, Protocol):
         created: bool = False,
         destroyed: bool = False,
     ) -> None:
-        """Log that ``item`` of ``kind`` changed at ``modseq``."""
+        """Log that ``item`` of ``kind`` changed at ``modseq``.
+
+        Logging the same item twice at one modseq merges the flags (an item
+        updated and then destroyed in one transaction is logged destroyed).
+        """
         ...
 
     def insert_mailbox(

@@ -24,6 +24,7 @@ from typing import Any, final
 
 from kernel.errors import DuplicateUid, NoSuchItem, PreconditionFailed
 from kernel.events import ChangeEvent
+from kernel.store.emails import remove_memberships
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
 from kernel.store.mail_records import ROLES, Changes, Mailbox
 
@@ -193,8 +194,13 @@ class Mailboxes:
 
         return await self._write(account, update)
 
-    async def delete(self, account: int, mailbox: int) -> None:
-        """Delete an empty mailbox without children; INBOX cannot be deleted."""
+    async def delete(self, account: int, mailbox: int, *, remove_emails: bool = True) -> None:
+        """Delete a mailbox without children; INBOX cannot be deleted.
+
+        Its emails leave with it (RFC 9051 §6.3.5); an email held by no other
+        mailbox is destroyed. With ``remove_emails=False`` a mailbox that still
+        has emails is refused (JMAP ``mailboxHasEmail``).
+        """
 
         def delete(ops: WriteOps, modseq: int) -> None:
             current = _owned(ops, account, mailbox)
@@ -202,6 +208,10 @@ class Mailboxes:
                 raise PreconditionFailed("INBOX cannot be deleted")  # RFC 9051 §6.3.5
             if any(m.parent == mailbox for m in ops.mailboxes(account)):
                 raise DuplicateUid("the mailbox has children")  # JMAP mailboxHasChild
+            members = [m.email for m in ops.mailbox_members(mailbox)]
+            if members and not remove_emails:
+                raise DuplicateUid("the mailbox has emails")  # JMAP mailboxHasEmail
+            remove_memberships(ops, account, mailbox, members, modseq)
             ops.delete_mailbox(mailbox)
             ops.record_change(account, modseq, KIND, mailbox, destroyed=True)
 

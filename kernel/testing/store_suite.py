@@ -484,4 +484,36 @@ async def test_store_email_concurrent_appends_get_distinct_uids(store: Store) ->
     assert len({r.modseq for r in results}) == 100  # one change-log position each
 
 
+async def test_store_deleting_a_mailbox_removes_its_emails(store: Store) -> None:
+    account = await _account(store)
+    boxes = await _boxes(store, account)
+    only_here = await store.emails.append(account, _message(message_id="1@x"), [boxes["Archive"]])
+    also_inbox = await store.emails.append(
+        account, _message(message_id="2@x"), [boxes["Archive"], boxes["INBOX"]]
+    )
+    with pytest.raises(DuplicateUid, match="has emails"):
+        await store.mailboxes.delete(account, boxes["Archive"], remove_emails=False)
+    await store.mailboxes.delete(account, boxes["Archive"])  # RFC 9051 §6.3.5
+    with pytest.raises(NoSuchItem):
+        await store.emails.get(account, only_here.email)
+    assert (await store.emails.get(account, also_inbox.email)).mailboxes == {boxes["INBOX"]: 1}
+    [principal] = [p for p in await store.directory.principals() if p.id == account]
+    assert principal.used == also_inbox.size
+
+
+async def test_store_deleting_an_account_releases_its_blobs(store: Store) -> None:
+    ann = await _account(store)
+    bob = await _account(store, "bob@example.org")
+    raw = _message()
+    await store.emails.append(ann, raw, [(await _boxes(store, ann))["INBOX"]])
+    kept = await store.emails.append(bob, raw, [(await _boxes(store, bob))["INBOX"]])
+    gone = await store.emails.append(
+        ann, _message(message_id="only-ann@x"), [(await _boxes(store, ann))["Sent"]]
+    )
+    await store.directory.delete_account("ann@example.org")
+    assert await store.emails.raw(bob, kept.email) == raw  # shared blob still there
+    assert await store.backend.read(lambda ops: ops.blob(gone.blob)) is None
+    assert await store.mailboxes.list(ann) == []
+
+
 __all__ = sorted(name for name in globals() if name.startswith("test_"))

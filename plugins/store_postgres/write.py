@@ -258,7 +258,10 @@ class PostgresWriteOps(PostgresReadOps):
     ) -> None:
         self._conn.execute(
             "INSERT INTO changes (account, modseq, kind, item, created, destroyed) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
+            "VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (account, kind, modseq, item) DO UPDATE SET "
+            "created = changes.created OR excluded.created, "
+            "destroyed = changes.destroyed OR excluded.destroyed",
             (account, modseq, kind, item, created, destroyed),
         )
 

@@ -304,7 +304,10 @@ class SqliteOps:
     ) -> None:
         self._conn.execute(
             "INSERT INTO changes (account, modseq, kind, item, created, destroyed) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (account, kind, modseq, item) DO UPDATE SET "
+            "created = changes.created OR excluded.created, "
+            "destroyed = changes.destroyed OR excluded.destroyed",
             (account, modseq, kind, item, created, destroyed),
         )
 
