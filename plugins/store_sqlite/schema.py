@@ -122,6 +122,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX emails_account_received ON emails(account, received_at);
     CREATE INDEX emails_thread ON emails(account, thread);
+    CREATE INDEX emails_blob ON emails(blob);
     CREATE TABLE memberships (
         mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
         uid INTEGER NOT NULL,
