@@ -2,7 +2,7 @@
 
 Implementation notes:
 
-* Same results as ``plugins/store_sqlite/ops.py``, in the same order; PostgreSQL
+* Same results as ``plugins/store_sqlite/read.py and write.py``, in the same order; PostgreSQL
   returns ``BOOLEAN`` columns as ``bool`` and ``BYTEA`` as ``bytes`` already.
 * Reads run in ``connection.py``'s ``REPEATABLE READ READ ONLY`` transactions
   (one snapshot per read function), and inside write transactions through

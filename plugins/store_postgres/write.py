@@ -2,7 +2,7 @@
 
 Implementation notes:
 
-* Same behaviour and exceptions as ``plugins/store_sqlite/ops.py``: a unique
+* Same behaviour and exceptions as ``plugins/store_sqlite/read.py and write.py``: a unique
   violation becomes ``DuplicateUid``, an update or delete that hits no row
   ``NoSuchItem``. A missing referenced row (a foreign-key violation, e.g. the
   principal was deleted meanwhile) becomes ``NoSuchItem`` too, and deleting a

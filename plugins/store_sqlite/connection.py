@@ -30,8 +30,9 @@ from typing import Any, TypeVar, final
 
 import trio
 
-from plugins.store_sqlite.ops import SqliteOps
+from plugins.store_sqlite.read import SqliteReadOps
 from plugins.store_sqlite.schema import migrate
+from plugins.store_sqlite.write import SqliteWriteOps
 
 __all__ = ["SqliteBackend", "WriterStatistics", "connect"]
 
@@ -64,7 +65,7 @@ class WriterStatistics:
 
 @dataclass
 class _Job:
-    fn: Callable[[SqliteOps], Any]
+    fn: Callable[[SqliteWriteOps], Any]
     token: trio.lowlevel.TrioToken
     done: trio.Event = field(default_factory=trio.Event)
     result: Any = None
@@ -125,7 +126,7 @@ class SqliteBackend:
         if self._thread is not None:
             await trio.to_thread.run_sync(self._thread.join)
 
-    async def write(self, fn: Callable[[SqliteOps], T]) -> T:
+    async def write(self, fn: Callable[[SqliteWriteOps], T]) -> T:
         if self._closed:
             raise RuntimeError("the store is closed")
         job = _Job(fn, trio.lowlevel.current_trio_token())
@@ -137,10 +138,10 @@ class SqliteBackend:
             raise job.error
         return job.result  # type: ignore[no-any-return]
 
-    async def read(self, fn: Callable[[SqliteOps], T]) -> T:
+    async def read(self, fn: Callable[[SqliteReadOps], T]) -> T:
         return await trio.to_thread.run_sync(self._read, fn, limiter=self._limiter)
 
-    def _read(self, fn: Callable[[SqliteOps], T]) -> T:
+    def _read(self, fn: Callable[[SqliteReadOps], T]) -> T:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path, busy_timeout=self._busy_timeout)
@@ -148,13 +149,13 @@ class SqliteBackend:
             self._local.conn = conn
         conn.execute("BEGIN")
         try:
-            return fn(SqliteOps(conn))
+            return fn(SqliteReadOps(conn))
         finally:
             conn.execute("COMMIT")
 
     def _write_loop(self) -> None:
         conn = connect(self.path, busy_timeout=self._busy_timeout)
-        ops = SqliteOps(conn)
+        ops = SqliteWriteOps(conn)
         stopping = False
         try:
             while not stopping:
@@ -175,7 +176,7 @@ class SqliteBackend:
         finally:
             conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, ops: SqliteOps, batch: list[_Job]) -> None:
+    def _commit(self, conn: sqlite3.Connection, ops: SqliteWriteOps, batch: list[_Job]) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
