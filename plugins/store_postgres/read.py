@@ -16,55 +16,22 @@ Implementation notes:
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import psycopg
 
 from kernel.store.mail_records import EmailRow, Mailbox, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
+from kernel.store.rows import (
+    EMAIL_COLUMNS,
+    MAILBOX_COLUMNS,
+    MEMBERSHIP_COLUMNS,
+    PRINCIPAL_COLUMNS,
+    mailbox_from_row,
+    principal_from_row,
+)
 
 __all__ = ["PostgresReadOps"]
-
-_PRINCIPAL = "id, kind, name, role, enabled, quota, used, description, created"
-_MAILBOX = "id, account, parent, name, role, sort_order, subscribed, uidvalidity, uidnext, modseq"
-_EMAIL = ", ".join(f.name for f in fields(EmailRow))  # the columns are named like the fields
-_MEMBERSHIP = "mailbox, uid, email, modseq"
-
-
-def _principal(row: tuple[Any, ...] | None) -> Principal | None:
-    if row is None:
-        return None
-    pid, kind, name, role, enabled, quota, used, description, created = row
-    return Principal(
-        id=pid,
-        kind=kind,
-        name=name,
-        role=role,
-        enabled=enabled,
-        quota=quota,
-        used=used,
-        description=description,
-        created=created,
-    )
-
-
-def _mailbox(row: tuple[Any, ...] | None) -> Mailbox | None:
-    if row is None:
-        return None
-    mid, account, parent, name, role, order, subscribed, uidvalidity, uidnext, modseq = row
-    return Mailbox(
-        id=mid,
-        account=account,
-        parent=parent,
-        name=name,
-        role=role,
-        sort_order=order,
-        subscribed=subscribed,
-        uidvalidity=uidvalidity,
-        uidnext=uidnext,
-        modseq=modseq,
-    )
 
 
 class PostgresReadOps:
@@ -82,23 +49,23 @@ class PostgresReadOps:
     # ---- directory -----------------------------------------------------------
 
     def principal_by_name(self, name: str) -> Principal | None:
-        return _principal(
-            self._one(f"SELECT {_PRINCIPAL} FROM principals WHERE name = %s", (name,))
+        return principal_from_row(
+            self._one(f"SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE name = %s", (name,))
         )
 
     def principal_by_id(self, principal: int) -> Principal | None:
-        return _principal(
-            self._one(f"SELECT {_PRINCIPAL} FROM principals WHERE id = %s", (principal,))
+        return principal_from_row(
+            self._one(f"SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE id = %s", (principal,))
         )
 
     def principals(self, kind: str | None = None) -> list[Principal]:
         if kind is None:
-            rows = self._all(f"SELECT {_PRINCIPAL} FROM principals ORDER BY name")
+            rows = self._all(f"SELECT {PRINCIPAL_COLUMNS} FROM principals ORDER BY name")
         else:
             rows = self._all(
-                f"SELECT {_PRINCIPAL} FROM principals WHERE kind = %s ORDER BY name", (kind,)
+                f"SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE kind = %s ORDER BY name", (kind,)
             )
-        return [p for p in map(_principal, rows) if p is not None]
+        return [p for p in map(principal_from_row, rows) if p is not None]
 
     def count_principals(self) -> int:
         row = self._one("SELECT count(*) FROM principals")
@@ -182,13 +149,15 @@ class PostgresReadOps:
     # ---- mailboxes -----------------------------------------------------------
 
     def mailbox(self, mailbox: int) -> Mailbox | None:
-        return _mailbox(self._one(f"SELECT {_MAILBOX} FROM mailboxes WHERE id = %s", (mailbox,)))
+        return mailbox_from_row(
+            self._one(f"SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = %s", (mailbox,))
+        )
 
     def mailboxes(self, account: int) -> list[Mailbox]:
         rows = self._all(
-            f"SELECT {_MAILBOX} FROM mailboxes WHERE account = %s ORDER BY id", (account,)
+            f"SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE account = %s ORDER BY id", (account,)
         )
-        return [m for m in map(_mailbox, rows) if m is not None]
+        return [m for m in map(mailbox_from_row, rows) if m is not None]
 
     # ---- blobs and emails ----------------------------------------------------
 
@@ -197,7 +166,7 @@ class PostgresReadOps:
         return bytes(row[0]) if row else None
 
     def email_row(self, email: int) -> EmailRow | None:
-        row = self._one(f"SELECT {_EMAIL} FROM emails WHERE id = %s", (email,))
+        row = self._one(f"SELECT {EMAIL_COLUMNS} FROM emails WHERE id = %s", (email,))
         return EmailRow(*row) if row else None
 
     def keywords(self, email: int) -> frozenset[str]:
@@ -207,13 +176,15 @@ class PostgresReadOps:
 
     def memberships(self, email: int) -> list[Membership]:
         rows = self._all(
-            f"SELECT {_MEMBERSHIP} FROM memberships WHERE email = %s ORDER BY mailbox", (email,)
+            f"SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE email = %s ORDER BY mailbox",
+            (email,),
         )
         return [Membership(*row) for row in rows]
 
     def mailbox_members(self, mailbox: int) -> list[Membership]:
         rows = self._all(
-            f"SELECT {_MEMBERSHIP} FROM memberships WHERE mailbox = %s ORDER BY uid", (mailbox,)
+            f"SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE mailbox = %s ORDER BY uid",
+            (mailbox,),
         )
         return [Membership(*row) for row in rows]
 

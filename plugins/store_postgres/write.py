@@ -51,6 +51,7 @@ from psycopg.sql import SQL, Identifier
 from kernel.errors import DuplicateUid, NoSuchItem
 from kernel.store.mail_records import EmailRow, Membership
 from kernel.store.records import ScramSecret
+from kernel.store.rows import EMAIL_COLUMNS
 from plugins.store_postgres.read import PostgresReadOps
 from plugins.store_postgres.schema import advisory_key
 
@@ -60,10 +61,9 @@ _MAILBOX_UPDATABLE = {"parent", "name", "role", "sort_order", "subscribed", "uid
 #: Columns in a unique index: updating them may clash, so it runs in a savepoint.
 _MAILBOX_UNIQUE = frozenset({"parent", "name", "role"})
 _UPDATABLE = {"enabled", "role", "quota", "description", "name", "used"}
-_EMAIL_COLUMNS = [f.name for f in fields(EmailRow)]  # the columns are named like the fields
 _INSERT_EMAIL = (
-    f"INSERT INTO emails ({', '.join(_EMAIL_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_EMAIL_COLUMNS))}) RETURNING id"
+    f"INSERT INTO emails ({EMAIL_COLUMNS}) "
+    f"VALUES ({', '.join(['%s'] * len(fields(EmailRow)))}) RETURNING id"
 )
 
 

@@ -3,50 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from kernel.store.mail_records import EmailRow, Mailbox, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
+from kernel.store.rows import (
+    MAILBOX_COLUMNS,
+    PRINCIPAL_COLUMNS,
+    mailbox_from_row,
+    principal_from_row,
+)
 
 __all__ = ["SqliteReadOps"]
-
-_PRINCIPAL = "id, kind, name, role, enabled, quota, used, description, created"
-_MAILBOX = "id, account, parent, name, role, sort_order, subscribed, uidvalidity, uidnext, modseq"
-
-
-def _principal(row: tuple[Any, ...] | None) -> Principal | None:
-    if row is None:
-        return None
-    pid, kind, name, role, enabled, quota, used, description, created = row
-    return Principal(
-        id=pid,
-        kind=kind,
-        name=name,
-        role=role,
-        enabled=bool(enabled),
-        quota=quota,
-        used=used,
-        description=description,
-        created=created,
-    )
-
-
-def _mailbox(row: tuple[Any, ...] | None) -> Mailbox | None:
-    if row is None:
-        return None
-    mid, account, parent, name, role, order, subscribed, uidvalidity, uidnext, modseq = row
-    return Mailbox(
-        id=mid,
-        account=account,
-        parent=parent,
-        name=name,
-        role=role,
-        sort_order=order,
-        subscribed=bool(subscribed),
-        uidvalidity=uidvalidity,
-        uidnext=uidnext,
-        modseq=modseq,
-    )
 
 
 class SqliteReadOps:
@@ -57,24 +24,24 @@ class SqliteReadOps:
 
     def principal_by_name(self, name: str) -> Principal | None:
         row = self._conn.execute(
-            f"SELECT {_PRINCIPAL} FROM principals WHERE name = ?", (name,)
+            f"SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE name = ?", (name,)
         ).fetchone()
-        return _principal(row)
+        return principal_from_row(row)
 
     def principal_by_id(self, principal: int) -> Principal | None:
         row = self._conn.execute(
-            f"SELECT {_PRINCIPAL} FROM principals WHERE id = ?", (principal,)
+            f"SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE id = ?", (principal,)
         ).fetchone()
-        return _principal(row)
+        return principal_from_row(row)
 
     def principals(self, kind: str | None = None) -> list[Principal]:
         if kind is None:
-            rows = self._conn.execute(f"SELECT {_PRINCIPAL} FROM principals ORDER BY name")
+            rows = self._conn.execute(f"SELECT {PRINCIPAL_COLUMNS} FROM principals ORDER BY name")
         else:
             rows = self._conn.execute(
-                f"SELECT {_PRINCIPAL} FROM principals WHERE kind = ? ORDER BY name", (kind,)
+                f"SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE kind = ? ORDER BY name", (kind,)
             )
-        return [p for p in map(_principal, rows) if p is not None]
+        return [p for p in map(principal_from_row, rows) if p is not None]
 
     def count_principals(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM principals").fetchone()[0])
@@ -164,17 +131,17 @@ class SqliteReadOps:
         return [(m, item, bool(c), bool(d)) for m, item, c, d in rows]
 
     def mailbox(self, mailbox: int) -> Mailbox | None:
-        return _mailbox(
+        return mailbox_from_row(
             self._conn.execute(
-                f"SELECT {_MAILBOX} FROM mailboxes WHERE id = ?", (mailbox,)
+                f"SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE id = ?", (mailbox,)
             ).fetchone()
         )
 
     def mailboxes(self, account: int) -> list[Mailbox]:
         rows = self._conn.execute(
-            f"SELECT {_MAILBOX} FROM mailboxes WHERE account = ? ORDER BY id", (account,)
+            f"SELECT {MAILBOX_COLUMNS} FROM mailboxes WHERE account = ? ORDER BY id", (account,)
         )
-        return [m for m in map(_mailbox, rows) if m is not None]
+        return [m for m in map(mailbox_from_row, rows) if m is not None]
 
     def blob(self, blob: str) -> bytes | None:
         row = self._conn.execute("SELECT data FROM blobs WHERE id = ?", (blob,)).fetchone()
