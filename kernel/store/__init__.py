@@ -14,37 +14,58 @@ import argon2
 from kernel.events import EventBus
 from kernel.store.directory import Directory, InvalidName, normalize_address
 from kernel.store.emails import Emails
+from kernel.store.filters import Comparator, Filter
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
-from kernel.store.mail_records import AppendResult, Changes, Email, Mailbox, Membership
-from kernel.store.mailboxes import Mailboxes
+from kernel.store.mail_records import (
+    AppendResult,
+    Changes,
+    CopyResult,
+    Email,
+    Mailbox,
+    MailboxChanges,
+    MailboxCounts,
+    Membership,
+    QueryResult,
+)
+from kernel.store.mailboxes import RIGHTS, Mailboxes, prune_log
+from kernel.store.metadata import Metadata
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = [
+    "RIGHTS",
     "AppPassword",
     "AppendResult",
     "Backend",
     "Changes",
+    "Comparator",
+    "CopyResult",
     "Directory",
     "Domain",
     "Email",
     "Emails",
+    "Filter",
     "InvalidName",
     "Mailbox",
+    "MailboxChanges",
+    "MailboxCounts",
     "Mailboxes",
     "Membership",
+    "Metadata",
     "Principal",
+    "QueryResult",
     "ReadOps",
     "ScramSecret",
     "Store",
     "Token",
     "WriteOps",
     "normalize_address",
+    "prune_log",
 ]
 
 
 @final
 class Store:
-    """The domain API over one backend: ``directory``, ``mailboxes``, ``emails``."""
+    """The domain API over one backend: ``directory``, ``mailboxes``, ``emails``, ``metadata``."""
 
     def __init__(
         self,
@@ -58,3 +79,16 @@ class Store:
         publish = events.publish if events is not None else None
         self.mailboxes = Mailboxes(backend, publish)
         self.emails = Emails(backend, publish)
+        self.metadata = Metadata(backend)
+
+    async def prune_change_log(self, before: float) -> None:
+        """Forget every account's changes logged before time ``before`` (the retention).
+
+        Asking for changes since an older position then answers "cannot calculate".
+        """
+
+        def prune(ops: WriteOps) -> None:
+            for principal in ops.principals():
+                prune_log(ops, principal.id, before)
+
+        await self.backend.write(prune)

@@ -34,8 +34,8 @@ import trio
 from kernel.errors import DuplicateUid, NoSuchItem
 from kernel.sasl import derive_scram_keys, saslprep
 from kernel.specs import AuthResult
-from kernel.store.emails import remove_memberships
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
+from kernel.store.mail_ops import remove_memberships
 from kernel.store.mailboxes import create_default_mailboxes
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 

@@ -1,4 +1,4 @@
-"""Emails: append, read, keywords, expunge, in the JMAP model.
+"""Emails: append, copy, move, keywords, expunge, queries, in the JMAP model.
 
 One Email per stored message, with keywords on the Email and a set of mailbox
 memberships, each with its own IMAP UID and modseq. Removing a membership is an
@@ -7,58 +7,68 @@ blob with its last Email.
 
 Implementation notes:
 
-* Append parses the message (``kernel.mail``) and hashes it in a worker thread
-  first; the write function then only inserts rows, so the writer thread stays
-  fast and group commit can batch many appends into one fsync.
-* The bytes are stored content-addressed (SHA-256) in the database itself for
-  now, covered by the same durable commit as the rows that reference them;
-  appending the same bytes twice makes two Emails sharing one blob.
+* Append parses the message (``kernel.mail``), hashes it and extracts its
+  search texts in a worker thread first (:mod:`kernel.store.prepare`); the
+  write function then only inserts rows, so the writer thread stays fast and
+  group commit can batch many appends into one fsync.
+* The bytes are stored content-addressed (SHA-256), covered by the same durable
+  commit as the rows that reference them; appending the same bytes twice makes
+  two Emails sharing one blob.
+* IMAP COPY into a mailbox that does not hold the email adds a membership
+  (same Email, new UID); into one that already holds it, or into another
+  account's mailbox, it creates a new Email sharing the blob. MOVE is COPY and
+  removal in one transaction (RFC 6851 §3.3: atomic).
 * Quota (RFC 9208 storage) is checked inside the transaction that would exceed
   it; each Email counts once however many mailboxes hold it.
 * Keywords are JMAP keywords (lower-case atoms); IMAP maps its system flags to
   them (``\\Seen`` to ``$seen``, ``\\Flagged`` to ``$flagged``, ``\\Answered`` to
   ``$answered``, ``\\Draft`` to ``$draft``, ``\\Deleted`` to ``$deleted``; RFC 8621
   §4.1.1), so both protocols see one set.
-* Threads (RFC 8621 §3): an Email joins the thread of an Email it references
-  (Message-ID, In-Reply-To, References) or that references it, provided their
-  base subjects match (RFC 5256 §2.1, simplified); otherwise it starts one.
+* After a commit, a change event goes to the owner, and a ``shared`` event to
+  every account the touched mailboxes are shared with (RFC 4314 ACLs).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import final
+from typing import Any, final
 
 import trio
 
-from kernel.errors import NoSuchItem, QuotaExceeded
+from kernel.errors import NoSuchItem, PreconditionFailed
 from kernel.events import ChangeEvent
-from kernel.mail import parse_message, preview, to_json, walk
+from kernel.store.filters import All, Comparator, Filter
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
-from kernel.store.mail_records import AppendResult, Email, EmailRow, Membership
+from kernel.store.mail_ops import (
+    EMAIL_KIND,
+    MAILBOX_KIND,
+    add_membership,
+    check_quota,
+    duplicate_email,
+    owned_email,
+    owned_mailbox,
+    remove_memberships,
+    touch_mailbox,
+)
+from kernel.store.mail_records import (
+    AppendResult,
+    CopyResult,
+    Email,
+    MailboxChanges,
+    MailboxCounts,
+    Membership,
+    QueryResult,
+)
+from kernel.store.prepare import Prepared, assign_thread
 
-__all__ = ["Emails", "base_subject", "remove_memberships"]
+__all__ = ["SHARED_KIND", "Emails"]
 
-KIND = "email"
-MAILBOX_KIND = "mailbox"
-_SUBJECT_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv|vs)\s*(\[\d+\])?\s*:\s*|\[[^\]]*\]\s*)+", re.I)
-_SUBJECT_TRAILER = re.compile(r"(\s*\(fwd\))+\s*$", re.I)
+#: The kind of the event an account gets when a mailbox shared with it changes.
+SHARED_KIND = "shared"
 _KEYWORD = re.compile(r"^[\x21-\x7e]{1,255}$")
 _FORBIDDEN_KEYWORD_CHARS = set('(){]%*"\\')
-
-
-def base_subject(subject: str) -> str:
-    """Subject without reply/forward prefixes and list tags, whitespace collapsed."""
-    text = " ".join(subject.split())
-    while True:
-        stripped = _SUBJECT_TRAILER.sub("", _SUBJECT_PREFIX.sub("", text)).strip()
-        if stripped == text:
-            return stripped.lower()
-        text = stripped
 
 
 def _check_keyword(keyword: str) -> str:
@@ -66,6 +76,9 @@ def _check_keyword(keyword: str) -> str:
     if not _KEYWORD.match(keyword) or _FORBIDDEN_KEYWORD_CHARS & set(keyword):
         raise ValueError(f"{keyword!r} is not a valid keyword")
     return keyword.lower()
+
+
+_EVERYTHING: Filter = All()
 
 
 @final
@@ -82,10 +95,23 @@ class Emails:
         self._publish = publish
         self._clock = clock
 
-    def _announce(self, account: int, modseq: int, *kinds: str) -> None:
+    async def _write(self, fn: Callable[[WriteOps, _Tx], Any]) -> Any:
+        """Run ``fn(ops, tx)`` as one transaction, then announce what ``tx`` collected."""
+
+        def transaction(ops: WriteOps) -> tuple[Any, _Tx]:
+            tx = _Tx(ops)
+            result = fn(ops, tx)
+            tx.collect_grantees()
+            return result, tx
+
+        result, tx = await self._backend.write(transaction)
         if self._publish is not None:
-            for kind in kinds:
-                self._publish(ChangeEvent(account=str(account), kind=kind, modseq=modseq))
+            for account, modseq in tx.modseqs.items():
+                for kind in (EMAIL_KIND, MAILBOX_KIND):
+                    self._publish(ChangeEvent(account=str(account), kind=kind, modseq=modseq))
+            for grantee, modseq in tx.grantees.items():
+                self._publish(ChangeEvent(account=str(grantee), kind=SHARED_KIND, modseq=modseq))
+        return result
 
     async def append(
         self,
@@ -107,48 +133,40 @@ class Emails:
             raise ValueError("an email must be in at least one mailbox")
         flags = sorted({_check_keyword(k) for k in keywords})
         received = self._clock() if received_at is None else received_at
-        prepared = await trio.to_thread.run_sync(_prepare, account, raw, received)
+        prepared = await trio.to_thread.run_sync(Prepared, account, raw, received)
         targets = list(dict.fromkeys(mailboxes))
 
-        def append(ops: WriteOps) -> AppendResult:
+        def append(ops: WriteOps, tx: _Tx) -> AppendResult:
             if ops.principal_by_id(account) is None:
                 raise NoSuchItem(f"no account {account}")
             # Take the account's change-log lock first, so that what is read below
             # (quota use, mailboxes) is current on backends with concurrent writers.
-            modseq = ops.bump_modseq(account)
-            principal = ops.principal_by_id(account)
-            assert principal is not None
+            modseq = tx.modseq(account)
             for mailbox in targets:
-                found = ops.mailbox(mailbox)
-                if found is None or found.account != account:
-                    raise NoSuchItem(f"no mailbox {mailbox}")
-            size = len(raw)
-            if principal.quota and principal.used + size > principal.quota:
-                raise QuotaExceeded(
-                    f"{principal.name}: {principal.used + size} bytes over "
-                    f"the quota of {principal.quota}"
-                )
+                owned_mailbox(ops, account, mailbox)
+            check_quota(ops, account, prepared.size)
             ops.put_blob(prepared.blob, raw, received)
-            row = prepared.row(modseq, thread=0)
-            email = ops.insert_email(row)
-            thread = _thread(ops, account, email, prepared)
+            email = ops.insert_email(prepared.row(modseq, thread=0))
+            ops.insert_email_text(email, prepared.text)
+            thread = assign_thread(ops, account, email, prepared)
             uids = {}
             for mailbox in targets:
-                uid = ops.take_uid(mailbox)
-                ops.insert_membership(Membership(mailbox, uid, email, modseq))
-                ops.update_mailbox(mailbox, modseq=modseq)
-                ops.record_change(account, modseq, MAILBOX_KIND, mailbox)
-                uids[mailbox] = uid
+                uids[mailbox] = add_membership(ops, account, mailbox, email, modseq)
+                tx.touched.add(mailbox)
             for keyword in flags:
                 ops.add_keyword(email, keyword)
-            ops.add_used(account, size)
-            ops.record_change(account, modseq, KIND, email, created=True)
+            ops.add_used(account, prepared.size)
+            ops.record_change(account, modseq, EMAIL_KIND, email, created=True)
             return AppendResult(
-                email=email, thread=thread, blob=prepared.blob, size=size, uids=uids, modseq=modseq
+                email=email,
+                thread=thread,
+                blob=prepared.blob,
+                size=prepared.size,
+                uids=uids,
+                modseq=modseq,
             )
 
-        result = await self._backend.write(append)
-        self._announce(account, result.modseq, KIND, MAILBOX_KIND)
+        result: AppendResult = await self._write(append)
         return result
 
     async def get(self, account: int, email: int) -> Email:
@@ -173,16 +191,11 @@ class Emails:
     async def in_mailbox(self, account: int, mailbox: int) -> list[Membership]:
         """The mailbox's memberships in UID order (what IMAP SELECT loads)."""
 
-        def read(ops: ReadOps) -> list[Membership] | None:
-            found = ops.mailbox(mailbox)
-            if found is None or found.account != account:
-                return None
+        def read(ops: ReadOps) -> list[Membership]:
+            owned_mailbox(ops, account, mailbox)
             return ops.mailbox_members(mailbox)
 
-        members = await self._backend.read(read)
-        if members is None:
-            raise NoSuchItem(f"no mailbox {mailbox}")
-        return members
+        return await self._backend.read(read)
 
     async def set_keywords(
         self,
@@ -197,23 +210,23 @@ class Emails:
         removing = {_check_keyword(k) for k in remove}
         targets = list(dict.fromkeys(emails))
 
-        def update(ops: WriteOps) -> int:
-            modseq = ops.bump_modseq(account)  # the lock first (see append)
-            rows = [_owned(ops, account, email) for email in targets]
-            for email, _row in zip(targets, rows, strict=True):
+        def update(ops: WriteOps, tx: _Tx) -> int:
+            modseq = tx.modseq(account)  # the lock first (see append)
+            for email in targets:
+                owned_email(ops, account, email)
+            for email in targets:
                 changed = [ops.add_keyword(email, k) for k in adding]
                 changed += [ops.remove_keyword(email, k) for k in removing]
                 if any(changed):
                     ops.touch_email(email, modseq)
                     for membership in ops.memberships(email):
                         ops.touch_membership(membership.mailbox, email, modseq)
-                        ops.update_mailbox(membership.mailbox, modseq=modseq)
-                        ops.record_change(account, modseq, MAILBOX_KIND, membership.mailbox)
-                    ops.record_change(account, modseq, KIND, email)
+                        touch_mailbox(ops, account, membership.mailbox, modseq)
+                        tx.touched.add(membership.mailbox)
+                    ops.record_change(account, modseq, EMAIL_KIND, email)
             return modseq
 
-        modseq = await self._backend.write(update)
-        self._announce(account, modseq, KIND, MAILBOX_KIND)
+        modseq: int = await self._write(update)
         return modseq
 
     async def remove(self, account: int, mailbox: int, emails: Iterable[int]) -> list[int]:
@@ -224,115 +237,282 @@ class Emails:
         """
         targets = list(dict.fromkeys(emails))
 
-        def remove(ops: WriteOps) -> tuple[list[int], int]:
-            modseq = ops.bump_modseq(account)  # the lock first (see append)
-            found = ops.mailbox(mailbox)
-            if found is None or found.account != account:
-                raise NoSuchItem(f"no mailbox {mailbox}")
-            return remove_memberships(ops, account, mailbox, targets, modseq), modseq
+        def remove(ops: WriteOps, tx: _Tx) -> list[int]:
+            modseq = tx.modseq(account)  # the lock first (see append)
+            owned_mailbox(ops, account, mailbox)
+            tx.touched.add(mailbox)
+            return remove_memberships(ops, account, mailbox, targets, modseq)
 
-        removed, modseq = await self._backend.write(remove)
-        if removed:
-            self._announce(account, modseq, KIND, MAILBOX_KIND)
+        removed: list[int] = await self._write(remove)
         return removed
 
+    async def copy(
+        self,
+        account: int,
+        emails: Sequence[int],
+        target: int,
+        *,
+        source: int | None = None,
+        target_account: int | None = None,
+        move: bool = False,
+    ) -> CopyResult:
+        """Copy emails into ``target`` (IMAP COPY; with ``move``, IMAP MOVE from ``source``).
 
-@final
-class _Prepared:
-    """What append computes outside the writer thread."""
+        ``target`` may belong to ``target_account`` (a mailbox shared with the
+        caller; the caller checked its rights). With ``source`` the result pairs
+        source UIDs with target UIDs (COPYUID). Quota: a new Email counts
+        against the target account; a new membership costs nothing.
 
-    def __init__(self, account: int, raw: bytes, received: float) -> None:
-        message = parse_message(raw)
-        self.account = account
-        self.received = received
-        self.blob = hashlib.sha256(raw).hexdigest()
-        self.message_id = message.message_id
-        self.references = [*message.in_reply_to, *message.references]
-        self.subject = message.subject or ""
-        self.base_subject = base_subject(self.subject)
-        sender = message.from_[0] if message.from_ else None
-        self.sender = getattr(sender, "email", "") or ""
-        self.sent_at = message.date.timestamp() if message.date else None
-        self.has_attachment = any(part.is_attachment for part in walk(message.root))
-        self.preview = preview(raw, message)
-        self.structure = json.dumps(to_json(message), separators=(",", ":"))
-        self.size = len(raw)
+        Raises:
+            NoSuchItem: an email, ``source`` or ``target`` does not exist as given.
+            QuotaExceeded: the target account's quota would be exceeded.
+            ValueError: ``move`` without ``source``.
+        """
+        if move and source is None:
+            raise ValueError("a move needs its source mailbox")
+        owner = account if target_account is None else target_account
+        targets = list(dict.fromkeys(emails))
 
-    def row(self, modseq: int, thread: int) -> EmailRow:
-        return EmailRow(
-            account=self.account,
-            blob=self.blob,
-            thread=thread,
-            received_at=self.received,
-            size=self.size,
-            sent_at=self.sent_at,
-            message_id=self.message_id,
-            subject=self.subject,
-            base_subject=self.base_subject,
-            sender=self.sender,
-            has_attachment=self.has_attachment,
-            preview=self.preview,
-            structure=self.structure,
-            modseq=modseq,
+        def copy(ops: WriteOps, tx: _Tx) -> CopyResult:
+            # Lock both accounts' logs in id order, so two transactions never wait
+            # on each other in opposite orders.
+            for locked in sorted({account, owner}):
+                tx.modseq(locked)
+            modseq, target_modseq = tx.modseqs[account], tx.modseqs[owner]
+            target_box = owned_mailbox(ops, owner, target)
+            source_uids: dict[int, int] = {}
+            if source is not None:
+                owned_mailbox(ops, account, source)
+                source_uids = {m.email: m.uid for m in ops.mailbox_members(source)}
+            rows = {email: owned_email(ops, account, email) for email in targets}
+            if source is not None and any(email not in source_uids for email in targets):
+                raise NoSuchItem(f"an email is not in mailbox {source}")
+            duplicates = [e for e in targets if owner != account or target in _mailboxes_of(ops, e)]
+            check_quota(ops, owner, sum(rows[e].size for e in duplicates))
+            pairs, created = [], []
+            for email in targets:
+                if email in duplicates:
+                    new, _thread = duplicate_email(ops, email, rows[email], owner, target_modseq)
+                else:
+                    new = email
+                    ops.touch_email(email, modseq)
+                    ops.record_change(account, modseq, EMAIL_KIND, email)
+                uid = add_membership(ops, owner, target, new, target_modseq)
+                pairs.append((source_uids.get(email, 0), uid))
+                created.append(new)
+            tx.touched.add(target)
+            if move and source is not None:
+                tx.touched.add(source)
+                remove_memberships(ops, account, source, targets, modseq)
+            return CopyResult(
+                uidvalidity=target_box.uidvalidity,
+                pairs=tuple(pairs),
+                emails=tuple(created),
+                modseq=target_modseq,
+            )
+
+        result: CopyResult = await self._write(copy)
+        return result
+
+    async def move(
+        self,
+        account: int,
+        source: int,
+        emails: Sequence[int],
+        target: int,
+        *,
+        target_account: int | None = None,
+    ) -> CopyResult:
+        """Move emails from ``source`` to ``target`` atomically (IMAP MOVE, RFC 6851)."""
+        return await self.copy(
+            account, emails, target, source=source, target_account=target_account, move=True
         )
 
+    async def set_mailboxes(
+        self, account: int, email: int, *, add: Iterable[int] = (), remove: Iterable[int] = ()
+    ) -> int:
+        """Change which mailboxes hold ``email`` (JMAP ``mailboxIds``); returns the modseq.
 
-def _prepare(account: int, raw: bytes, received: float) -> _Prepared:
-    return _Prepared(account, raw, received)
+        Added mailboxes give the email a new UID there. Raises PreconditionFailed
+        if the email would be left in no mailbox (JMAP: destroy it instead).
+        """
+        adding = list(dict.fromkeys(add))
+        removing = [m for m in dict.fromkeys(remove) if m not in adding]
 
-
-def _thread(ops: WriteOps, account: int, email: int, prepared: _Prepared) -> int:
-    """Assign the new email's thread (RFC 8621 §3) and index its message ids."""
-    ids = [i for i in [prepared.message_id, *prepared.references] if i]
-    thread = email
-    for candidate in ops.threads_for(account, ids):
-        if ops.thread_has_subject(account, candidate, prepared.base_subject):
-            thread = candidate
-            break
-    ops.set_email_thread(email, thread)
-    ops.add_thread_refs(account, thread, ids)
-    return thread
-
-
-def _owned(ops: ReadOps, account: int, email: int) -> EmailRow:
-    row = ops.email_row(email)
-    if row is None or row.account != account:
-        raise NoSuchItem(f"no email {email}")
-    return row
-
-
-def remove_memberships(
-    ops: WriteOps, account: int, mailbox: int, emails: Iterable[int], modseq: int
-) -> list[int]:
-    """Take ``emails`` out of ``mailbox`` inside a write; returns the UIDs removed.
-
-    An email left in no mailbox is destroyed and the account credited. Blob
-    references are released last, in sorted order, so concurrent transactions
-    releasing shared blobs always lock them in the same order (no deadlock).
-    """
-    removed: list[int] = []
-    released: list[str] = []
-    for email in emails:
-        uid = ops.delete_membership(mailbox, email)
-        if uid is None:
-            continue
-        removed.append(uid)
-        if ops.memberships(email):
+        def update(ops: WriteOps, tx: _Tx) -> int:
+            modseq = tx.modseq(account)
+            owned_email(ops, account, email)
+            for mailbox in (*adding, *removing):
+                owned_mailbox(ops, account, mailbox)
+            current = _mailboxes_of(ops, email)
+            after = (current | set(adding)) - set(removing)
+            if not after:
+                raise PreconditionFailed("an email must stay in at least one mailbox")
+            for mailbox in adding:
+                if mailbox not in current:
+                    add_membership(ops, account, mailbox, email, modseq)
+                    tx.touched.add(mailbox)
+            for mailbox in removing:
+                if mailbox in current:
+                    remove_memberships(ops, account, mailbox, [email], modseq)
+                    tx.touched.add(mailbox)
             ops.touch_email(email, modseq)
-            ops.record_change(account, modseq, KIND, email)
-            continue
-        row = ops.email_row(email)
-        assert row is not None
-        ops.delete_email(email)
-        ops.add_used(account, -row.size)
-        ops.record_change(account, modseq, KIND, email, destroyed=True)
-        released.append(row.blob)
-    for blob in sorted(released):
-        ops.release_blob(blob)
-    if removed:
-        ops.update_mailbox(mailbox, modseq=modseq)
-        ops.record_change(account, modseq, MAILBOX_KIND, mailbox)
-    return removed
+            ops.record_change(account, modseq, EMAIL_KIND, email)
+            return modseq
+
+        modseq: int = await self._write(update)
+        return modseq
+
+    async def destroy(self, account: int, emails: Iterable[int]) -> list[int]:
+        """Destroy emails wherever they are (JMAP Email/set destroy); returns those destroyed."""
+        targets = list(dict.fromkeys(emails))
+
+        def destroy(ops: WriteOps, tx: _Tx) -> list[int]:
+            modseq = tx.modseq(account)
+            done = []
+            for email in targets:
+                row = ops.email_row(email)
+                if row is None or row.account != account:
+                    continue
+                for membership in ops.memberships(email):
+                    tx.touched.add(membership.mailbox)
+                    remove_memberships(ops, account, membership.mailbox, [email], modseq)
+                done.append(email)
+            return done
+
+        destroyed: list[int] = await self._write(destroy)
+        return destroyed
+
+    async def counts(self, account: int, mailbox: int) -> MailboxCounts:
+        """Total, unseen, unread, deleted, size and thread counts of one mailbox."""
+
+        def read(ops: ReadOps) -> MailboxCounts:
+            owned_mailbox(ops, account, mailbox)
+            trash = next((m.id for m in ops.mailboxes(account) if m.role == "trash"), None)
+            return ops.mailbox_counts(mailbox, trash)
+
+        return await self._backend.read(read)
+
+    async def mailbox_changes(self, account: int, mailbox: int, since: int) -> MailboxChanges:
+        """What changed in ``mailbox`` after ``since`` (RFC 7162 CHANGEDSINCE and VANISHED)."""
+
+        def read(ops: ReadOps) -> MailboxChanges:
+            found = owned_mailbox(ops, account, mailbox)
+            return MailboxChanges(
+                since=since,
+                highest_modseq=found.modseq,
+                changed=tuple(ops.members_changed_since(mailbox, since)),
+                expunged=tuple(ops.expunged_since(mailbox, since)),
+                cannot_calculate=since < ops.log_floor(account),
+            )
+
+        return await self._backend.read(read)
+
+    async def search(
+        self,
+        account: int,
+        mailbox: int,
+        where: Filter = _EVERYTHING,
+        sort: Sequence[Comparator] = (),
+    ) -> list[tuple[int, int]]:
+        """``(uid, email)`` of the mailbox's emails matching ``where`` (IMAP SEARCH/SORT).
+
+        Sorted by ``sort`` then UID; with no ``sort``, in UID order.
+        """
+        order = (*sort, Comparator("uid"))
+
+        def read(ops: ReadOps) -> list[tuple[int, int]]:
+            owned_mailbox(ops, account, mailbox)
+            rows = ops.query_emails(account, where, order, mailbox=mailbox)
+            return [(uid, email) for email, _thread, uid in rows]
+
+        return await self._backend.read(read)
+
+    async def query(
+        self,
+        account: int,
+        where: Filter = _EVERYTHING,
+        sort: Sequence[Comparator] = (),
+        *,
+        position: int = 0,
+        anchor: int | None = None,
+        anchor_offset: int = 0,
+        limit: int | None = None,
+        calculate_total: bool = False,
+        collapse_threads: bool = False,
+    ) -> QueryResult:
+        """A page of the account's emails matching ``where`` (JMAP Email/query, RFC 8620 §5.5).
+
+        ``position`` may be negative (from the end); an ``anchor`` overrides it
+        (its index plus ``anchor_offset``, clamped at 0). ``collapse_threads``
+        keeps the first email of each thread. Raises NoSuchItem for an anchor
+        not in the results (``anchorNotFound``).
+        """
+        if limit is not None and limit < 0:
+            raise ValueError("limit must not be negative")
+        order = tuple(sort)
+
+        def read(ops: ReadOps) -> QueryResult:
+            state = ops.current_modseq(account)
+            if anchor is None and position >= 0 and not collapse_threads and limit is not None:
+                rows = ops.query_emails(account, where, order, limit=limit, offset=position)
+                total = ops.count_emails(account, where) if calculate_total else None
+                return QueryResult(tuple(r[0] for r in rows), position, total, state)
+            rows = ops.query_emails(account, where, order)
+            ids = _collapse(rows) if collapse_threads else [r[0] for r in rows]
+            if anchor is not None:
+                try:
+                    start = max(0, ids.index(anchor) + anchor_offset)
+                except ValueError:
+                    raise NoSuchItem(f"anchor {anchor} is not in the results") from None
+            else:
+                start = position if position >= 0 else max(0, len(ids) + position)
+            start = min(start, len(ids))
+            end = len(ids) if limit is None else start + limit
+            return QueryResult(
+                tuple(ids[start:end]), start, len(ids) if calculate_total else None, state
+            )
+
+        return await self._backend.read(read)
+
+
+class _Tx:
+    """What one email transaction allocated and touched (for the events after it)."""
+
+    def __init__(self, ops: WriteOps) -> None:
+        self._ops = ops
+        self.modseqs: dict[int, int] = {}
+        self.touched: set[int] = set()
+        self.grantees: dict[int, int] = {}
+
+    def modseq(self, account: int) -> int:
+        """The account's modseq for this transaction (allocated on first use)."""
+        if account not in self.modseqs:
+            self.modseqs[account] = self._ops.bump_modseq(account)
+        return self.modseqs[account]
+
+    def collect_grantees(self) -> None:
+        """Find the accounts the touched mailboxes are shared with."""
+        if not self.touched:
+            return
+        for mailbox, grantee in self._ops.acl_grantees(sorted(self.touched)):
+            found = self._ops.mailbox(mailbox)
+            if found is not None and grantee not in self.modseqs:
+                self.grantees[grantee] = self.modseqs.get(found.account, 0)
+
+
+def _mailboxes_of(ops: ReadOps, email: int) -> set[int]:
+    return {m.mailbox for m in ops.memberships(email)}
+
+
+def _collapse(rows: Sequence[tuple[int, int, int]]) -> list[int]:
+    seen: set[int] = set()
+    ids = []
+    for email, thread, _uid in rows:
+        if thread not in seen:
+            seen.add(thread)
+            ids.append(email)
+    return ids
 
 
 def _load(ops: ReadOps, account: int, email: int) -> Email | None:

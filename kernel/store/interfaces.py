@@ -19,10 +19,12 @@ since it runs on the writer thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-from kernel.store.mail_records import EmailRow, Mailbox, Membership
+from kernel.store.email_text import EmailText
+from kernel.store.filters import Comparator, Filter
+from kernel.store.mail_records import EmailRow, Mailbox, MailboxCounts, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
 __all__ = ["Backend", "ReadOps", "WriteOps"]
@@ -129,6 +131,71 @@ class ReadOps(Protocol):
 
     def thread_has_subject(self, account: int, thread: int, base_subject: str) -> bool:
         """Whether an email of ``thread`` has this base subject."""
+        ...
+
+    def email_text(self, email: int) -> EmailText | None:
+        """The email's search and sort texts, if it has them."""
+        ...
+
+    def query_emails(
+        self,
+        account: int,
+        where: Filter,
+        sort: Sequence[Comparator],
+        *,
+        mailbox: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[int, int, int]]:
+        """``(email, thread, uid)`` of the account's (or ``mailbox``'s) emails matching
+        ``where`` in ``sort`` order, ties by email id; ``uid`` is 0 without ``mailbox``.
+        Results equal :func:`kernel.store.filters.matches` applied to every email."""
+        ...
+
+    def count_emails(self, account: int, where: Filter, *, mailbox: int | None = None) -> int:
+        """How many emails :meth:`query_emails` would return."""
+        ...
+
+    def mailbox_counts(self, mailbox: int, trash: int | None) -> MailboxCounts:
+        """The mailbox's counts; ``trash`` is the account's trash mailbox (RFC 8621 §2)."""
+        ...
+
+    def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
+        """Memberships whose MODSEQ (the membership's or its email's) is above ``since``,
+        in UID order, each with that MODSEQ."""
+        ...
+
+    def expunged_since(self, mailbox: int, since: int) -> list[int]:
+        """UIDs removed from the mailbox at a modseq above ``since``, ascending."""
+        ...
+
+    def log_floor(self, account: int) -> int:
+        """The modseq up to which the account's log was pruned (0: never)."""
+        ...
+
+    def modseq_before(self, account: int, when: float) -> int:
+        """The last modseq known to be allocated before time ``when`` (0: none)."""
+        ...
+
+    def acl(self, mailbox: int) -> list[tuple[int, str]]:
+        """(principal, rights) granted on the mailbox, by principal."""
+        ...
+
+    def acl_grantees(self, mailboxes: Sequence[int]) -> list[tuple[int, int]]:
+        """(mailbox, principal) of every grant with the ``l`` right on these mailboxes."""
+        ...
+
+    def shared_mailboxes(self, principal: int) -> list[tuple[Mailbox, str]]:
+        """Mailboxes of other accounts on which ``principal`` has ``l``, with its rights."""
+        ...
+
+    def metadata_entries(self, mailbox: int, principal: int, name: str) -> list[tuple[str, bytes]]:
+        """Entries named ``name`` or below it, of ``mailbox`` (0: the server) and
+        ``principal`` (0: shared entries)."""
+        ...
+
+    def count_metadata(self, mailbox: int, principal: int) -> int:
+        """How many entries ``mailbox`` has for ``principal`` (0: shared)."""
         ...
 
 
@@ -287,8 +354,9 @@ class WriteOps(ReadOps, Protocol):
         """Record that an email changed in a mailbox at ``modseq`` (IMAP MODSEQ)."""
         ...
 
-    def delete_membership(self, mailbox: int, email: int) -> int | None:
-        """Take an email out of a mailbox; returns the UID it had, or None."""
+    def delete_membership(self, mailbox: int, email: int, modseq: int) -> int | None:
+        """Take an email out of a mailbox, leaving a tombstone of its UID at
+        ``modseq``; returns the UID it had, or None."""
         ...
 
     def add_used(self, account: int, delta: int) -> None:
@@ -297,6 +365,30 @@ class WriteOps(ReadOps, Protocol):
 
     def add_thread_refs(self, account: int, thread: int, message_ids: list[str]) -> None:
         """Index Message-IDs (own and referenced) under a thread."""
+        ...
+
+    def add_blob_ref(self, blob: str) -> None:
+        """Add a reference to a stored blob."""
+        ...
+
+    def insert_email_text(self, email: int, text: EmailText) -> None:
+        """Store an email's search and sort texts (and index them)."""
+        ...
+
+    def copy_email_text(self, source: int, email: int) -> None:
+        """Give ``email`` the texts of ``source``."""
+        ...
+
+    def prune_log(self, account: int, floor: int) -> None:
+        """Delete the account's log entries and tombstones at or below ``floor``."""
+        ...
+
+    def set_acl(self, mailbox: int, principal: int, rights: str | None) -> None:
+        """Set a principal's rights on a mailbox (None: remove the grant)."""
+        ...
+
+    def set_metadata(self, mailbox: int, principal: int, name: str, value: bytes | None) -> None:
+        """Set or (None) remove an annotation."""
         ...
 
 

@@ -5,7 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, final
 
-__all__ = ["ROLES", "AppendResult", "Changes", "Email", "EmailRow", "Mailbox", "Membership"]
+__all__ = [
+    "ROLES",
+    "AppendResult",
+    "Changes",
+    "CopyResult",
+    "Email",
+    "EmailRow",
+    "Mailbox",
+    "MailboxChanges",
+    "MailboxCounts",
+    "Membership",
+    "QueryResult",
+]
 
 #: Mailbox roles (RFC 8621 §2; RFC 6154 special-use attributes), and the
 #: mailboxes every new account gets, in this order.
@@ -128,3 +140,72 @@ class AppendResult:
     size: int
     uids: dict[int, int]  # mailbox id -> UID
     modseq: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    """What :meth:`Emails.copy` and :meth:`Emails.move` did, in the order asked.
+
+    ``pairs`` holds ``(source uid, target uid)`` for IMAP COPYUID (RFC 4315
+    §3), ``emails`` the target email ids (the same email when it was not in
+    the target yet; a new email sharing the bytes when it already was).
+    """
+
+    uidvalidity: int
+    pairs: tuple[tuple[int, int], ...]
+    emails: tuple[int, ...]
+    modseq: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class MailboxCounts:
+    """Counts of one mailbox (IMAP STATUS, JMAP Mailbox properties).
+
+    ``unseen`` lacks ``$seen`` (IMAP UNSEEN); ``unread`` lacks both ``$seen`` and
+    ``$draft`` (RFC 8621 §2 unreadEmails); ``unread_threads`` follows RFC 8621
+    §2's "quality implementation" rule, trash counted apart.
+    """
+
+    total: int
+    unseen: int
+    unread: int
+    deleted: int
+    size: int
+    threads: int
+    unread_threads: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class MailboxChanges:
+    """What changed in one mailbox since a modseq (RFC 7162 QRESYNC).
+
+    ``changed`` are the memberships whose MODSEQ is above ``since`` (new or with
+    changed keywords), in UID order; ``expunged`` the UIDs removed since, in
+    order. ``cannot_calculate``: the log was pruned past ``since``, so only
+    ``changed`` is reliable and the client must resynchronise expunges.
+    """
+
+    since: int
+    highest_modseq: int
+    changed: tuple[Membership, ...]
+    expunged: tuple[int, ...]
+    cannot_calculate: bool = False
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """A page of an email query (JMAP Email/query, RFC 8620 §5.5).
+
+    ``ids`` are email ids in sort order; ``position`` is the index of the first
+    one in the whole result; ``total`` is None unless asked for; ``state`` the
+    account's modseq the query saw.
+    """
+
+    ids: tuple[int, ...]
+    position: int
+    total: int | None
+    state: int

@@ -11,6 +11,13 @@ Implementation notes:
   children along (RFC 9051 §6.3.6). Names are leaf names: no ``/`` (the IMAP
   hierarchy delimiter), no control characters; a top-level ``inbox`` in any
   case is ``INBOX`` (RFC 9051 §5.1).
+* Sharing (RFC 4314): an owner grants rights on a mailbox to another
+  principal; the grantee sees mailboxes where it has ``l``. A change to the
+  ACL is a change of the mailbox in the owner's log. Checking rights before an
+  operation is the protocol's job (:meth:`Mailboxes.rights`); the store
+  records and answers.
+* The change log may be pruned (:func:`prune_log`) up to a *floor*; asking for
+  changes since a position below the floor answers ``cannot_calculate``.
 * UIDVALIDITY is the account's modseq when the mailbox was created: strictly
   increasing, so a mailbox deleted and re-created under the same name never
   reuses one (RFC 9051 §2.3.1.1).
@@ -24,14 +31,16 @@ from typing import Any, final
 
 from kernel.errors import DuplicateUid, NoSuchItem, PreconditionFailed
 from kernel.events import ChangeEvent
-from kernel.store.emails import remove_memberships
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
+from kernel.store.mail_ops import remove_memberships
 from kernel.store.mail_records import ROLES, Changes, Mailbox
 
-__all__ = ["DELIMITER", "Mailboxes", "create_default_mailboxes"]
+__all__ = ["DELIMITER", "RIGHTS", "Mailboxes", "changes", "create_default_mailboxes", "prune_log"]
 
 DELIMITER = "/"
 KIND = "mailbox"
+#: The RFC 4314 §2.1 rights, in their canonical order; an owner has them all.
+RIGHTS = "lrswipkxtea"
 _ROLES = frozenset(role for role, _ in ROLES) | {"important", "all", "flagged", "subscribed"}
 _UNSET: Any = object()
 
@@ -87,16 +96,33 @@ class Mailboxes:
         self._backend = backend
         self._publish = publish
 
-    async def _write(self, account: int, fn: Callable[[WriteOps, int], Any]) -> Any:
-        """Run ``fn(ops, modseq)`` with a freshly allocated modseq; publish after commit."""
+    async def _write(
+        self,
+        account: int,
+        fn: Callable[[WriteOps, int], Any],
+        *,
+        mailbox: int | None = None,
+        notify_grantees: bool = False,
+    ) -> Any:
+        """Run ``fn(ops, modseq)`` with a freshly allocated modseq; publish after commit.
 
-        def transaction(ops: WriteOps) -> tuple[Any, int]:
+        Accounts ``mailbox`` is shared with (or, with ``notify_grantees``, the
+        accounts ``fn`` returns) get a ``shared`` event too.
+        """
+
+        def transaction(ops: WriteOps) -> tuple[Any, int, list[int]]:
             modseq = ops.bump_modseq(account)
-            return fn(ops, modseq), modseq
+            grantees = [p for _, p in ops.acl_grantees([mailbox])] if mailbox else []
+            result = fn(ops, modseq)
+            if notify_grantees:
+                grantees = list(result)
+            return result, modseq, grantees
 
-        result, modseq = await self._backend.write(transaction)
+        result, modseq, grantees = await self._backend.write(transaction)
         if self._publish is not None:
             self._publish(ChangeEvent(account=str(account), kind=KIND, modseq=modseq))
+            for grantee in grantees:
+                self._publish(ChangeEvent(account=str(grantee), kind="shared", modseq=modseq))
         return result
 
     async def list(self, account: int) -> list[Mailbox]:
@@ -192,7 +218,7 @@ class Mailboxes:
             assert updated is not None
             return updated
 
-        return await self._write(account, update)
+        return await self._write(account, update, mailbox=mailbox)
 
     async def delete(self, account: int, mailbox: int, *, remove_emails: bool = True) -> None:
         """Delete a mailbox without children; INBOX cannot be deleted.
@@ -215,7 +241,52 @@ class Mailboxes:
             ops.delete_mailbox(mailbox)
             ops.record_change(account, modseq, KIND, mailbox, destroyed=True)
 
-        await self._write(account, delete)
+        await self._write(account, delete, mailbox=mailbox)
+
+    async def set_rights(self, account: int, mailbox: int, grantee: int, rights: str) -> None:
+        """Grant ``grantee`` exactly ``rights`` on the owner's mailbox (empty: revoke)."""
+        canonical = check_rights(rights)
+        if grantee == account:
+            raise PreconditionFailed("the owner's rights cannot be changed")
+
+        def update(ops: WriteOps, modseq: int) -> list[int]:
+            _owned(ops, account, mailbox)
+            if ops.principal_by_id(grantee) is None:
+                raise NoSuchItem(f"no principal {grantee}")
+            before = [p for p, _ in ops.acl(mailbox)]
+            ops.set_acl(mailbox, grantee, canonical or None)
+            ops.update_mailbox(mailbox, modseq=modseq)
+            ops.record_change(account, modseq, KIND, mailbox)
+            return sorted({*before, grantee})
+
+        affected: list[int] = await self._write(account, update, notify_grantees=True)
+        del affected
+
+    async def acl(self, account: int, mailbox: int) -> dict[int, str]:
+        """The mailbox's grants (principal to rights), the owner's implicit ones excluded."""
+
+        def read(ops: ReadOps) -> dict[int, str]:
+            _owned(ops, account, mailbox)
+            return dict(ops.acl(mailbox))
+
+        return await self._backend.read(read)
+
+    async def rights(self, principal: int, mailbox: int) -> str:
+        """What ``principal`` may do on ``mailbox``: all of :data:`RIGHTS` for its owner."""
+
+        def read(ops: ReadOps) -> str:
+            found = ops.mailbox(mailbox)
+            if found is None:
+                raise NoSuchItem(f"no mailbox {mailbox}")
+            if found.account == principal:
+                return RIGHTS
+            return dict(ops.acl(mailbox)).get(principal, "")
+
+        return await self._backend.read(read)
+
+    async def shared_with(self, principal: int) -> list[tuple[Mailbox, str]]:
+        """Other accounts' mailboxes ``principal`` may see (has ``l`` on), with its rights."""
+        return await self._backend.read(lambda ops: ops.shared_mailboxes(principal))
 
     async def changes(self, account: int, since: int) -> Changes:
         """Mailboxes created, updated and destroyed after change-log position ``since``."""
@@ -225,7 +296,7 @@ class Mailboxes:
 def changes(ops: ReadOps, account: int, kind: str, since: int) -> Changes:
     """Fold the log into created/updated/destroyed sets (RFC 8620 §5.2 semantics)."""
     state = ops.current_modseq(account)
-    if since < 0 or since > state:
+    if since < 0 or since > state or since < ops.log_floor(account):
         return Changes(since=since, state=state, cannot_calculate=True)
     created: dict[int, None] = {}
     updated: dict[int, None] = {}
@@ -248,6 +319,27 @@ def changes(ops: ReadOps, account: int, kind: str, since: int) -> Changes:
         updated=tuple(updated),
         destroyed=tuple(destroyed),
     )
+
+
+def prune_log(ops: WriteOps, account: int, before: float) -> int:
+    """Forget the account's changes logged before time ``before``; returns the new floor.
+
+    The floor is the last modseq allocated before ``before`` (to the precision
+    of the backend's time marks); entries and expunge tombstones at or below it
+    are deleted, and changes since an older position become incalculable.
+    """
+    floor = ops.modseq_before(account, before)
+    if floor > ops.log_floor(account):
+        ops.prune_log(account, floor)
+    return ops.log_floor(account)
+
+
+def check_rights(rights: str) -> str:
+    """``rights`` in canonical order; ValueError for a letter RFC 4314 does not define."""
+    unknown = set(rights) - set(RIGHTS)
+    if unknown:
+        raise ValueError(f"unknown rights {''.join(sorted(unknown))!r}")
+    return "".join(r for r in RIGHTS if r in rights)
 
 
 def _owned(ops: ReadOps, account: int, mailbox: int) -> Mailbox:

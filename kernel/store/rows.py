@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from kernel.store.email_text import EmailText
 from kernel.store.mail_records import EmailRow, Mailbox
 from kernel.store.records import Principal
 
 __all__ = [
     "EMAIL_COLUMNS",
+    "EMAIL_TEXT_COLUMNS",
     "MAILBOX_COLUMNS",
     "MEMBERSHIP_COLUMNS",
     "PRINCIPAL_COLUMNS",
@@ -28,6 +30,8 @@ MAILBOX_COLUMNS = (
 #: The email columns are named like the fields of :class:`EmailRow`.
 EMAIL_COLUMNS = ", ".join(f.name for f in fields(EmailRow))
 MEMBERSHIP_COLUMNS = "mailbox, uid, email, modseq"
+#: The ``email_text`` columns, named like the fields of :class:`EmailText`.
+EMAIL_TEXT_COLUMNS = ", ".join(f.name for f in fields(EmailText))
 
 
 def principal_from_row(row: tuple[Any, ...] | None) -> Principal | None:

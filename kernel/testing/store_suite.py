@@ -516,4 +516,6 @@ async def test_store_deleting_an_account_releases_its_blobs(store: Store) -> Non
     assert await store.mailboxes.list(ann) == []
 
 
+from kernel.testing.store_suite_mail import *  # noqa: E402, F403 (part two of the suite)
+
 __all__ = sorted(name for name in globals() if name.startswith("test_"))

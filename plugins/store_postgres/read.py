@@ -16,22 +16,73 @@ Implementation notes:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 
-from kernel.store.mail_records import EmailRow, Mailbox, Membership
+from kernel.store.email_text import EmailText
+from kernel.store.filters import Comparator, Filter
+from kernel.store.mail_records import EmailRow, Mailbox, MailboxCounts, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 from kernel.store.rows import (
     EMAIL_COLUMNS,
+    EMAIL_TEXT_COLUMNS,
     MAILBOX_COLUMNS,
     MEMBERSHIP_COLUMNS,
     PRINCIPAL_COLUMNS,
     mailbox_from_row,
     principal_from_row,
 )
+from kernel.store.sql_filters import (
+    CompiledQuery,
+    compile_changed_members,
+    compile_count,
+    compile_counts,
+    compile_query,
+)
 
-__all__ = ["PostgresReadOps"]
+__all__ = ["PostgresDialect", "PostgresReadOps"]
+
+_REGEX_SPECIAL = re.compile(r"([^\w\s])")
+
+
+def _like_pattern(needle: str) -> str:
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class PostgresDialect:
+    """The SQL compiler's dialect for PostgreSQL (``kernel.store.sql_filters.Dialect``).
+
+    Text tests are ``LIKE`` with the needle's wildcards escaped: exact substring
+    tests on the case-folded texts, which the ``pg_trgm`` GIN indexes answer
+    when the extension is available (migration 5). Header tests are a regular
+    expression with the needle escaped, anchored at a field's start.
+    """
+
+    def contains(self, column: str) -> tuple[str, Any]:
+        return f"{column} LIKE ?", _like_pattern
+
+    def header_contains(self, column: str, name: str, needle: str) -> tuple[str, list[Any]]:
+        pattern = "\n" + _REGEX_SPECIAL.sub(r"\\\1", name) + ": [^\n]*"
+        pattern += _REGEX_SPECIAL.sub(r"\\\1", needle)
+        return f"({column} LIKE ? AND {column} ~ ?)", [_like_pattern(needle), pattern]
+
+    def in_list(self, expression: str, values: Sequence[int]) -> tuple[str, list[Any]]:
+        return f"{expression} = ANY(?::bigint[])", [list(values)]
+
+    def text_candidates(
+        self, columns: tuple[str, ...], needle: str
+    ) -> tuple[str, list[Any]] | None:
+        return None  # the LIKE tests use the trigram indexes themselves
+
+    def sort_text(self, expression: str) -> str:
+        return f'{expression} COLLATE "C"'
+
+
+_DIALECT = PostgresDialect()
 
 
 class PostgresReadOps:
@@ -204,3 +255,112 @@ class PostgresReadOps:
             (account, thread, base_subject),
         )
         return row is not None
+
+    # ---- queries, counts and mailbox changes ---------------------------------
+
+    def _rows(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
+        return self._all(query.sql.replace("?", "%s"), tuple(query.params))
+
+    def email_text(self, email: int) -> EmailText | None:
+        row = self._one(f"SELECT {EMAIL_TEXT_COLUMNS} FROM email_text WHERE email = %s", (email,))
+        return EmailText(*row) if row else None
+
+    def query_emails(
+        self,
+        account: int,
+        where: Filter,
+        sort: Sequence[Comparator],
+        *,
+        mailbox: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[int, int, int]]:
+        query = compile_query(
+            _DIALECT, account, where, sort, mailbox=mailbox, limit=limit, offset=offset
+        )
+        return [(e, t, u) for e, t, u in self._rows(query)]
+
+    def count_emails(self, account: int, where: Filter, *, mailbox: int | None = None) -> int:
+        return int(self._rows(compile_count(_DIALECT, account, where, mailbox=mailbox))[0][0])
+
+    def mailbox_counts(self, mailbox: int, trash: int | None) -> MailboxCounts:
+        totals, flagged, unread_threads = (self._rows(q)[0] for q in compile_counts(mailbox, trash))
+        total, size, threads = totals
+        seen, deleted, seen_or_draft = flagged
+        return MailboxCounts(
+            total=total,
+            unseen=total - seen,
+            unread=total - seen_or_draft,
+            deleted=deleted,
+            size=int(size),
+            threads=threads,
+            unread_threads=unread_threads[0],
+        )
+
+    def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
+        return [Membership(*row) for row in self._rows(compile_changed_members(mailbox, since))]
+
+    def expunged_since(self, mailbox: int, since: int) -> list[int]:
+        rows = self._all(
+            "SELECT uid FROM expunged WHERE mailbox = %s AND modseq > %s ORDER BY uid",
+            (mailbox, since),
+        )
+        return [uid for (uid,) in rows]
+
+    def log_floor(self, account: int) -> int:
+        row = self._one("SELECT floor FROM account_state WHERE account = %s", (account,))
+        return int(row[0]) if row else 0
+
+    def modseq_before(self, account: int, when: float) -> int:
+        row = self._one(
+            "SELECT max(modseq) FROM log_marks WHERE account = %s AND at < %s", (account, when)
+        )
+        return int(row[0] or 0) if row else 0
+
+    # ---- sharing and annotations ---------------------------------------------
+
+    def acl(self, mailbox: int) -> list[tuple[int, str]]:
+        rows = self._all(
+            "SELECT principal, rights FROM mailbox_acl WHERE mailbox = %s ORDER BY principal",
+            (mailbox,),
+        )
+        return [(p, r) for p, r in rows]
+
+    def acl_grantees(self, mailboxes: Sequence[int]) -> list[tuple[int, int]]:
+        rows = self._all(
+            "SELECT mailbox, principal FROM mailbox_acl WHERE mailbox = ANY(%s) "
+            "AND strpos(rights, 'l') > 0 ORDER BY mailbox, principal",
+            (list(mailboxes),),
+        )
+        return [(m, p) for m, p in rows]
+
+    def shared_mailboxes(self, principal: int) -> list[tuple[Mailbox, str]]:
+        columns = ", ".join(f"b.{c.strip()}" for c in MAILBOX_COLUMNS.split(","))
+        rows = self._all(
+            f"SELECT {columns}, a.rights FROM mailbox_acl a JOIN mailboxes b ON b.id = a.mailbox "
+            "WHERE a.principal = %s AND b.account <> %s AND strpos(a.rights, 'l') > 0 "
+            "ORDER BY b.id",
+            (principal, principal),
+        )
+        found = []
+        for row in rows:
+            mailbox = mailbox_from_row(row[:-1])
+            assert mailbox is not None
+            found.append((mailbox, row[-1]))
+        return found
+
+    def metadata_entries(self, mailbox: int, principal: int, name: str) -> list[tuple[str, bytes]]:
+        below = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        rows = self._all(
+            "SELECT name, value FROM metadata WHERE mailbox = %s AND principal = %s "
+            "AND (name = %s OR name LIKE %s) ORDER BY name",
+            (mailbox, principal, name, below),
+        )
+        return [(n, bytes(v)) for n, v in rows]
+
+    def count_metadata(self, mailbox: int, principal: int) -> int:
+        row = self._one(
+            "SELECT count(*) FROM metadata WHERE mailbox = %s AND principal = %s",
+            (mailbox, principal),
+        )
+        return int(row[0]) if row else 0

@@ -8,9 +8,13 @@ Implementation notes:
   JMAP ids and IMAP OBJECTIDs require), ``BYTEA``, ``DOUBLE PRECISION`` times,
   ``BOOLEAN`` flags. Names that are sorted or compared use ``COLLATE "C"``, so
   order and equality are bytewise as in SQLite, whatever the database's locale.
-* Indexes are SQLite's, plus ``emails_blob``: releasing a blob's last reference
-  deletes its row, and the foreign-key check of ``emails.blob`` would otherwise
-  scan every email.
+* Indexes are SQLite's, including ``emails_blob``, ``queue_messages_blob`` and
+  ``dav_resources_blob``: releasing a blob's last reference deletes its row, and
+  the foreign-key checks would otherwise scan every referencing table.
+* Migration 4's records (Sieve scripts, queue, identities, push subscriptions,
+  DAV, maildrop leases) are described in ``plugins/store_sqlite/schema.py``;
+  ``tests/plugins/test_store_schema_records.py`` checks that both backends
+  define the same tables and columns.
 * ``schema_version`` holds one row (the number of migrations applied). A store
   written by a newer server (a higher version) is refused rather than guessed at.
 * :func:`migrate` runs in one transaction under ``pg_advisory_xact_lock`` keyed
@@ -157,6 +161,231 @@ MIGRATIONS: tuple[str, ...] = (
         thread BIGINT NOT NULL,
         PRIMARY KEY (account, message_id, thread)
     );
+    """,
+    # 4: the other records: Sieve scripts and their tracking state, vacation
+    # responses, identities, the outbound queue, push subscriptions, DAV
+    # collections and resources, POP3 maildrop leases (described in
+    # plugins/store_sqlite/schema.py).
+    """
+    CREATE TABLE sieve_scripts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        name TEXT COLLATE "C" NOT NULL,
+        source BYTEA NOT NULL,
+        size BIGINT NOT NULL CHECK (size = octet_length(source)),
+        compiled BYTEA,
+        is_active BOOLEAN NOT NULL DEFAULT FALSE,
+        created DOUBLE PRECISION NOT NULL,
+        updated DOUBLE PRECISION NOT NULL,
+        modseq BIGINT NOT NULL,
+        UNIQUE (account, name)
+    );
+    CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts(account) WHERE is_active;
+    CREATE TABLE sieve_tracking (
+        account BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('vacation', 'duplicate')),
+        digest BYTEA NOT NULL,
+        expires DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (account, kind, digest)
+    );
+    CREATE INDEX sieve_tracking_expires ON sieve_tracking(expires);
+    CREATE TABLE vacation_responses (
+        account BIGINT PRIMARY KEY REFERENCES principals(id) ON DELETE CASCADE,
+        is_enabled BOOLEAN NOT NULL DEFAULT FALSE,
+        from_date DOUBLE PRECISION,
+        to_date DOUBLE PRECISION,
+        subject TEXT,
+        text_body TEXT,
+        html_body TEXT,
+        modseq BIGINT NOT NULL
+    );
+    CREATE TABLE identities (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        name TEXT NOT NULL DEFAULT '',
+        email TEXT NOT NULL,
+        reply_to TEXT,
+        bcc TEXT,
+        text_signature TEXT NOT NULL DEFAULT '',
+        html_signature TEXT NOT NULL DEFAULT '',
+        may_delete BOOLEAN NOT NULL DEFAULT TRUE,
+        modseq BIGINT NOT NULL
+    );
+    CREATE INDEX identities_account ON identities(account);
+    CREATE TABLE queue_messages (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account BIGINT REFERENCES principals(id) ON DELETE SET NULL,
+        identity BIGINT,
+        email BIGINT,
+        thread BIGINT,
+        blob TEXT COLLATE "C" NOT NULL REFERENCES blobs(id),
+        size BIGINT NOT NULL,
+        return_path TEXT NOT NULL,
+        env_id TEXT,
+        dsn_ret TEXT CHECK (dsn_ret IN ('FULL', 'HDRS')),
+        body_type TEXT CHECK (body_type IN ('7BIT', '8BITMIME', 'BINARYMIME')),
+        smtputf8 BOOLEAN NOT NULL DEFAULT FALSE,
+        priority INTEGER NOT NULL DEFAULT 0,
+        created DOUBLE PRECISION NOT NULL,
+        send_at DOUBLE PRECISION NOT NULL,
+        expires DOUBLE PRECISION NOT NULL,
+        undo_status TEXT NOT NULL DEFAULT 'final'
+            CHECK (undo_status IN ('pending', 'final', 'canceled')),
+        modseq BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX queue_messages_account ON queue_messages(account);
+    CREATE INDEX queue_messages_blob ON queue_messages(blob);
+    CREATE TABLE queue_recipients (
+        message BIGINT NOT NULL REFERENCES queue_messages(id) ON DELETE CASCADE,
+        recipient TEXT COLLATE "C" NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'deferred', 'delivered', 'failed')),
+        attempts BIGINT NOT NULL DEFAULT 0,
+        next_attempt DOUBLE PRECISION,
+        last_attempt DOUBLE PRECISION,
+        last_code INTEGER,
+        last_status TEXT,
+        last_error TEXT,
+        remote_mta TEXT,
+        notify TEXT,
+        orcpt TEXT,
+        lease_owner TEXT,
+        lease_until DOUBLE PRECISION,
+        PRIMARY KEY (message, recipient),
+        CHECK ((next_attempt IS NULL) = (status IN ('delivered', 'failed'))),
+        CHECK ((lease_owner IS NULL) = (lease_until IS NULL))
+    );
+    CREATE INDEX queue_recipients_next_attempt ON queue_recipients(next_attempt);
+    CREATE TABLE push_subscriptions (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        device_client_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        keys TEXT,
+        verification_code TEXT NOT NULL,
+        verified BOOLEAN NOT NULL DEFAULT FALSE,
+        expires DOUBLE PRECISION,
+        types TEXT,
+        created DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX push_subscriptions_account ON push_subscriptions(account);
+    CREATE TABLE dav_collections (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('calendar', 'addressbook', 'files')),
+        parent BIGINT REFERENCES dav_collections(id),
+        name TEXT COLLATE "C" NOT NULL,
+        display_name TEXT,
+        description TEXT,
+        color TEXT,
+        sort_order BIGINT NOT NULL DEFAULT 0,
+        timezone TEXT,
+        components TEXT,
+        properties TEXT NOT NULL DEFAULT '{}',
+        created DOUBLE PRECISION NOT NULL,
+        modseq BIGINT NOT NULL,
+        sync_modseq BIGINT NOT NULL,
+        CHECK (parent IS NULL OR kind = 'files')
+    );
+    CREATE UNIQUE INDEX dav_collections_name
+        ON dav_collections(account, kind, coalesce(parent, 0), name);
+    CREATE INDEX dav_collections_parent ON dav_collections(parent);
+    CREATE TABLE dav_resources (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        collection BIGINT NOT NULL REFERENCES dav_collections(id) ON DELETE CASCADE,
+        name TEXT COLLATE "C" NOT NULL,
+        content_type TEXT NOT NULL,
+        blob TEXT COLLATE "C" NOT NULL REFERENCES blobs(id),
+        size BIGINT NOT NULL,
+        etag TEXT NOT NULL,
+        uid TEXT COLLATE "C",
+        component TEXT,
+        time_start DOUBLE PRECISION,
+        time_end DOUBLE PRECISION,
+        created DOUBLE PRECISION NOT NULL,
+        modified DOUBLE PRECISION NOT NULL,
+        modseq BIGINT NOT NULL,
+        UNIQUE (collection, name)
+    );
+    CREATE UNIQUE INDEX dav_resources_uid ON dav_resources(collection, uid) WHERE uid IS NOT NULL;
+    CREATE INDEX dav_resources_by_uid ON dav_resources(uid) WHERE uid IS NOT NULL;
+    CREATE INDEX dav_resources_time ON dav_resources(collection, time_start, time_end);
+    CREATE INDEX dav_resources_blob ON dav_resources(blob);
+    CREATE TABLE maildrop_leases (
+        account BIGINT PRIMARY KEY REFERENCES principals(id) ON DELETE CASCADE,
+        owner TEXT NOT NULL,
+        expires DOUBLE PRECISION NOT NULL
+    );
+    """,
+    # 5: search texts with their trigram index, expunge tombstones, log
+    # pruning, mailbox sharing (RFC 4314) and annotations (RFC 5464).
+    """
+    CREATE TABLE email_text (
+        email BIGINT PRIMARY KEY REFERENCES emails(id) ON DELETE CASCADE,
+        from_text TEXT COLLATE "C" NOT NULL DEFAULT '',
+        to_text TEXT COLLATE "C" NOT NULL DEFAULT '',
+        cc_text TEXT COLLATE "C" NOT NULL DEFAULT '',
+        bcc_text TEXT COLLATE "C" NOT NULL DEFAULT '',
+        subject_text TEXT COLLATE "C" NOT NULL DEFAULT '',
+        headers TEXT COLLATE "C" NOT NULL DEFAULT '',
+        body TEXT COLLATE "C" NOT NULL DEFAULT '',
+        sort_from TEXT COLLATE "C" NOT NULL DEFAULT '',
+        sort_to TEXT COLLATE "C" NOT NULL DEFAULT '',
+        sort_cc TEXT COLLATE "C" NOT NULL DEFAULT '',
+        display_from TEXT COLLATE "C" NOT NULL DEFAULT '',
+        display_to TEXT COLLATE "C" NOT NULL DEFAULT ''
+    );
+    DO $$
+    DECLARE
+        trgm TEXT;
+        col TEXT;
+    BEGIN
+        BEGIN
+            CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'pg_trgm unavailable (%): text search will scan', SQLERRM;
+        END;
+        SELECT n.nspname INTO trgm FROM pg_extension x
+            JOIN pg_namespace n ON n.oid = x.extnamespace WHERE x.extname = 'pg_trgm';
+        IF trgm IS NOT NULL THEN
+            FOREACH col IN ARRAY ARRAY['from_text', 'to_text', 'cc_text', 'bcc_text',
+                                       'subject_text', 'headers', 'body'] LOOP
+                EXECUTE format('CREATE INDEX %I ON email_text USING gin (%I %I.gin_trgm_ops)',
+                               'email_text_' || col, col, trgm);
+            END LOOP;
+        END IF;
+    END
+    $$;
+    CREATE TABLE expunged (
+        mailbox BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        uid BIGINT NOT NULL,
+        modseq BIGINT NOT NULL,
+        PRIMARY KEY (mailbox, uid)
+    );
+    CREATE INDEX expunged_modseq ON expunged(mailbox, modseq);
+    ALTER TABLE account_state ADD COLUMN floor BIGINT NOT NULL DEFAULT 0;
+    CREATE TABLE log_marks (
+        account BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        modseq BIGINT NOT NULL,
+        at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (account, modseq)
+    );
+    CREATE INDEX log_marks_at ON log_marks(account, at);
+    CREATE TABLE mailbox_acl (
+        mailbox BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        principal BIGINT NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+        rights TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (mailbox, principal)
+    );
+    CREATE INDEX mailbox_acl_principal ON mailbox_acl(principal);
+    CREATE TABLE metadata (
+        mailbox BIGINT NOT NULL,
+        principal BIGINT NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        value BYTEA NOT NULL,
+        PRIMARY KEY (mailbox, principal, name)
+    );
+    CREATE INDEX metadata_principal ON metadata(principal);
     """,
 )
 

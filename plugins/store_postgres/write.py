@@ -40,6 +40,7 @@ Implementation notes:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, fields
@@ -49,14 +50,17 @@ from psycopg import errors
 from psycopg.sql import SQL, Identifier
 
 from kernel.errors import DuplicateUid, NoSuchItem
+from kernel.store.email_text import EmailText
 from kernel.store.mail_records import EmailRow, Membership
 from kernel.store.records import ScramSecret
-from kernel.store.rows import EMAIL_COLUMNS
+from kernel.store.rows import EMAIL_COLUMNS, EMAIL_TEXT_COLUMNS
 from plugins.store_postgres.read import PostgresReadOps
 from plugins.store_postgres.schema import advisory_key
 
 __all__ = ["PostgresWriteOps"]
 
+#: A time mark is logged at most this often per account (prune precision).
+MARK_INTERVAL = 3600.0
 _MAILBOX_UPDATABLE = {"parent", "name", "role", "sort_order", "subscribed", "uidnext", "modseq"}
 #: Columns in a unique index: updating them may clash, so it runs in a savepoint.
 _MAILBOX_UNIQUE = frozenset({"parent", "name", "role"})
@@ -155,6 +159,11 @@ class PostgresWriteOps(PostgresReadOps):
             raise NoSuchItem(f"no principal {principal}")
 
     def delete_principal(self, principal: int) -> None:
+        self._conn.execute(
+            "DELETE FROM metadata WHERE principal = %s "
+            "OR mailbox IN (SELECT id FROM mailboxes WHERE account = %s)",
+            (principal, principal),
+        )
         cursor = self._conn.execute("DELETE FROM principals WHERE id = %s", (principal,))
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no principal {principal}")
@@ -244,7 +253,14 @@ class PostgresWriteOps(PostgresReadOps):
                 (account,),
             )
         assert row is not None
-        return int(row[0])
+        modseq = int(row[0])
+        now = time.time()
+        self._conn.execute(
+            "INSERT INTO log_marks (account, modseq, at) SELECT %s, %s, %s WHERE NOT EXISTS "
+            "(SELECT 1 FROM log_marks WHERE account = %s AND at > %s)",
+            (account, modseq, now, account, now - MARK_INTERVAL),
+        )
+        return modseq
 
     def record_change(
         self,
@@ -306,6 +322,7 @@ class PostgresWriteOps(PostgresReadOps):
             raise NoSuchItem(f"no mailbox {mailbox}")
 
     def delete_mailbox(self, mailbox: int) -> None:
+        self._conn.execute("DELETE FROM metadata WHERE mailbox = %s", (mailbox,))
         try:
             cursor = self._conn.execute("DELETE FROM mailboxes WHERE id = %s", (mailbox,))
         except errors.ForeignKeyViolation as exc:  # a child was added meanwhile
@@ -383,12 +400,19 @@ class PostgresWriteOps(PostgresReadOps):
             (modseq, mailbox, email),
         )
 
-    def delete_membership(self, mailbox: int, email: int) -> int | None:
+    def delete_membership(self, mailbox: int, email: int, modseq: int) -> int | None:
         row = self._one(
             "DELETE FROM memberships WHERE mailbox = %s AND email = %s RETURNING uid",
             (mailbox, email),
         )
-        return int(row[0]) if row else None
+        if row is None:
+            return None
+        self._conn.execute(
+            "INSERT INTO expunged (mailbox, uid, modseq) VALUES (%s, %s, %s) "
+            "ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq",
+            (mailbox, row[0], modseq),
+        )
+        return int(row[0])
 
     def add_used(self, account: int, delta: int) -> None:
         self._conn.execute(
@@ -404,3 +428,69 @@ class PostgresWriteOps(PostgresReadOps):
                 "SELECT %s, m, %s FROM unnest(%s::text[]) AS m ON CONFLICT DO NOTHING",
                 (account, thread, message_ids),
             )
+
+    # ---- texts, the log's floor, sharing and annotations ---------------------
+
+    def add_blob_ref(self, blob: str) -> None:
+        cursor = self._conn.execute("UPDATE blobs SET refs = refs + 1 WHERE id = %s", (blob,))
+        if cursor.rowcount == 0:
+            raise NoSuchItem(f"no blob {blob}")
+
+    def insert_email_text(self, email: int, text: EmailText) -> None:
+        values = astuple(text)
+        marks = ", ".join("%s" for _ in values)
+        self._conn.execute(
+            f"INSERT INTO email_text (email, {EMAIL_TEXT_COLUMNS}) VALUES (%s, {marks})",
+            (email, *values),
+        )
+
+    def copy_email_text(self, source: int, email: int) -> None:
+        self._conn.execute(
+            f"INSERT INTO email_text (email, {EMAIL_TEXT_COLUMNS}) "
+            f"SELECT %s, {EMAIL_TEXT_COLUMNS} FROM email_text WHERE email = %s",
+            (email, source),
+        )
+
+    def prune_log(self, account: int, floor: int) -> None:
+        self._conn.execute(
+            "DELETE FROM changes WHERE account = %s AND modseq <= %s", (account, floor)
+        )
+        self._conn.execute(
+            "DELETE FROM expunged WHERE modseq <= %s "
+            "AND mailbox IN (SELECT id FROM mailboxes WHERE account = %s)",
+            (floor, account),
+        )
+        self._conn.execute(
+            "DELETE FROM log_marks WHERE account = %s AND modseq < %s", (account, floor)
+        )
+        self._conn.execute(
+            "UPDATE account_state SET floor = GREATEST(floor, %s) WHERE account = %s",
+            (floor, account),
+        )
+
+    def set_acl(self, mailbox: int, principal: int, rights: str | None) -> None:
+        if rights is None:
+            self._conn.execute(
+                "DELETE FROM mailbox_acl WHERE mailbox = %s AND principal = %s",
+                (mailbox, principal),
+            )
+            return
+        with self._translated("", f"no mailbox {mailbox} or principal {principal}"):
+            self._conn.execute(
+                "INSERT INTO mailbox_acl (mailbox, principal, rights) VALUES (%s, %s, %s) "
+                "ON CONFLICT (mailbox, principal) DO UPDATE SET rights = excluded.rights",
+                (mailbox, principal, rights),
+            )
+
+    def set_metadata(self, mailbox: int, principal: int, name: str, value: bytes | None) -> None:
+        if value is None:
+            self._conn.execute(
+                "DELETE FROM metadata WHERE mailbox = %s AND principal = %s AND name = %s",
+                (mailbox, principal, name),
+            )
+            return
+        self._conn.execute(
+            "INSERT INTO metadata (mailbox, principal, name, value) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (mailbox, principal, name) DO UPDATE SET value = excluded.value",
+            (mailbox, principal, name, value),
+        )

@@ -30,7 +30,7 @@ from typing import Any, TypeVar, final
 
 import trio
 
-from plugins.store_sqlite.read import SqliteReadOps
+from plugins.store_sqlite.read import SqliteReadOps, header_contains
 from plugins.store_sqlite.schema import migrate
 from plugins.store_sqlite.write import SqliteWriteOps
 
@@ -48,6 +48,7 @@ def connect(path: Path, *, busy_timeout: float) -> sqlite3.Connection:
     # WAL with synchronous=FULL fsyncs the log on every commit: acknowledged = durable.
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.create_function("header_contains", 3, header_contains, deterministic=True)
     return conn
 
 

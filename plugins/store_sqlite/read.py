@@ -2,18 +2,93 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
-from kernel.store.mail_records import EmailRow, Mailbox, Membership
+from kernel.store.email_text import EmailText
+from kernel.store.filters import Comparator, Filter
+from kernel.store.mail_records import EmailRow, Mailbox, MailboxCounts, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 from kernel.store.rows import (
+    EMAIL_TEXT_COLUMNS,
     MAILBOX_COLUMNS,
     PRINCIPAL_COLUMNS,
     mailbox_from_row,
     principal_from_row,
 )
+from kernel.store.sql_filters import (
+    CompiledQuery,
+    compile_changed_members,
+    compile_count,
+    compile_counts,
+    compile_query,
+)
 
-__all__ = ["SqliteReadOps"]
+__all__ = ["SqliteDialect", "SqliteReadOps", "header_contains"]
+
+
+def header_contains(headers: str | None, name: str, needle: str) -> int:
+    """SQL function: whether a stored ``headers`` text has field ``name`` containing
+    ``needle`` (registered on every connection as ``header_contains``)."""
+    if headers is None:
+        return 0
+    prefix = f"\n{name}: "
+    start = headers.find(prefix)
+    while start >= 0:
+        value_start = start + len(prefix)
+        end = headers.find("\n", value_start)
+        end = len(headers) if end < 0 else end
+        if needle in headers[value_start:end]:
+            return 1
+        start = headers.find(prefix, end)
+    return 0
+
+
+_MAX_TRIGRAMS = 12
+
+
+class SqliteDialect:
+    """The SQL compiler's dialect for SQLite (``kernel.store.sql_filters.Dialect``).
+
+    Text tests are ``instr`` on the case-folded texts; the FTS5 trigram index
+    (``email_fts``, ``detail=column``) narrows them first for needles of three
+    characters or more: an email whose column holds every trigram of the needle
+    is a candidate. That lets false candidates through, never drops a true one,
+    and the ``instr`` test is exact.
+    """
+
+    def contains(self, column: str) -> tuple[str, Any]:
+        return f"instr({column}, ?) > 0", str
+
+    def header_contains(self, column: str, name: str, needle: str) -> tuple[str, list[Any]]:
+        return f"header_contains({column}, ?, ?)", [name, needle]
+
+    def in_list(self, expression: str, values: Sequence[int]) -> tuple[str, list[Any]]:
+        return f"{expression} IN (SELECT value FROM json_each(?))", [json.dumps(list(values))]
+
+    def text_candidates(
+        self, columns: tuple[str, ...], needle: str
+    ) -> tuple[str, list[Any]] | None:
+        if len(needle) < 3:
+            return None  # a trigram index cannot look up fewer than three characters
+        # With detail=column the index holds no positions, so a phrase cannot be
+        # matched; every trigram of the needle must be in the column instead
+        # (at most _MAX_TRIGRAMS of them, spread over the needle).
+        grams = sorted({needle[i : i + 3] for i in range(len(needle) - 2)})
+        if len(grams) > _MAX_TRIGRAMS:
+            step = len(grams) / _MAX_TRIGRAMS
+            grams = [grams[int(i * step)] for i in range(_MAX_TRIGRAMS)]
+        terms = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+        spec = "{" + " ".join(columns) + "} : (" + terms + ")"
+        return "e.id IN (SELECT rowid FROM email_fts WHERE email_fts MATCH ?)", [spec]
+
+    def sort_text(self, expression: str) -> str:
+        return expression
+
+
+_DIALECT = SqliteDialect()
 
 
 class SqliteReadOps:
@@ -205,4 +280,122 @@ class SqliteReadOps:
                 (account, thread, base_subject),
             ).fetchone()
             is not None
+        )
+
+    def _rows(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
+        return self._conn.execute(query.sql, query.params).fetchall()
+
+    def email_text(self, email: int) -> EmailText | None:
+        row = self._conn.execute(
+            f"SELECT {EMAIL_TEXT_COLUMNS} FROM email_text WHERE email = ?", (email,)
+        ).fetchone()
+        return EmailText(*row) if row else None
+
+    def query_emails(
+        self,
+        account: int,
+        where: Filter,
+        sort: Sequence[Comparator],
+        *,
+        mailbox: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[int, int, int]]:
+        query = compile_query(
+            _DIALECT, account, where, sort, mailbox=mailbox, limit=limit, offset=offset
+        )
+        return [(e, t, u) for e, t, u in self._rows(query)]
+
+    def count_emails(self, account: int, where: Filter, *, mailbox: int | None = None) -> int:
+        return int(self._rows(compile_count(_DIALECT, account, where, mailbox=mailbox))[0][0])
+
+    def mailbox_counts(self, mailbox: int, trash: int | None) -> MailboxCounts:
+        totals, flagged, unread_threads = (self._rows(q)[0] for q in compile_counts(mailbox, trash))
+        total, size, threads = totals
+        seen, deleted, seen_or_draft = flagged
+        return MailboxCounts(
+            total=total,
+            unseen=total - seen,
+            unread=total - seen_or_draft,
+            deleted=deleted,
+            size=size,
+            threads=threads,
+            unread_threads=unread_threads[0],
+        )
+
+    def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
+        return [Membership(*row) for row in self._rows(compile_changed_members(mailbox, since))]
+
+    def expunged_since(self, mailbox: int, since: int) -> list[int]:
+        return [
+            uid
+            for (uid,) in self._conn.execute(
+                "SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ? ORDER BY uid",
+                (mailbox, since),
+            )
+        ]
+
+    def log_floor(self, account: int) -> int:
+        row = self._conn.execute(
+            "SELECT floor FROM account_state WHERE account = ?", (account,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def modseq_before(self, account: int, when: float) -> int:
+        row = self._conn.execute(
+            "SELECT max(modseq) FROM log_marks WHERE account = ? AND at < ?", (account, when)
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def acl(self, mailbox: int) -> list[tuple[int, str]]:
+        return [
+            (p, r)
+            for p, r in self._conn.execute(
+                "SELECT principal, rights FROM mailbox_acl WHERE mailbox = ? ORDER BY principal",
+                (mailbox,),
+            )
+        ]
+
+    def acl_grantees(self, mailboxes: Sequence[int]) -> list[tuple[int, int]]:
+        sql, params = _DIALECT.in_list("mailbox", list(mailboxes))
+        return [
+            (m, p)
+            for m, p in self._conn.execute(
+                f"SELECT mailbox, principal FROM mailbox_acl WHERE {sql} "
+                "AND instr(rights, 'l') > 0 ORDER BY mailbox, principal",
+                params,
+            )
+        ]
+
+    def shared_mailboxes(self, principal: int) -> list[tuple[Mailbox, str]]:
+        columns = ", ".join(f"b.{c.strip()}" for c in MAILBOX_COLUMNS.split(","))
+        rows = self._conn.execute(
+            f"SELECT {columns}, a.rights FROM mailbox_acl a JOIN mailboxes b ON b.id = a.mailbox "
+            "WHERE a.principal = ? AND b.account <> ? AND instr(a.rights, 'l') > 0 ORDER BY b.id",
+            (principal, principal),
+        )
+        found = []
+        for row in rows:
+            mailbox = mailbox_from_row(row[:-1])
+            assert mailbox is not None
+            found.append((mailbox, row[-1]))
+        return found
+
+    def metadata_entries(self, mailbox: int, principal: int, name: str) -> list[tuple[str, bytes]]:
+        below = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
+        return [
+            (n, bytes(v))
+            for n, v in self._conn.execute(
+                "SELECT name, value FROM metadata WHERE mailbox = ? AND principal = ? "
+                "AND (name = ? OR name LIKE ? ESCAPE '\\') ORDER BY name",
+                (mailbox, principal, name, below),
+            )
+        ]
+
+    def count_metadata(self, mailbox: int, principal: int) -> int:
+        return int(
+            self._conn.execute(
+                "SELECT count(*) FROM metadata WHERE mailbox = ? AND principal = ?",
+                (mailbox, principal),
+            ).fetchone()[0]
         )

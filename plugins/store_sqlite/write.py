@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from dataclasses import astuple
 from typing import final
 
 from kernel.errors import DuplicateUid, NoSuchItem
+from kernel.store.email_text import EmailText
 from kernel.store.mail_records import EmailRow, Membership
 from kernel.store.records import ScramSecret
+from kernel.store.rows import EMAIL_TEXT_COLUMNS
 from plugins.store_sqlite.read import SqliteReadOps
 
 __all__ = ["SqliteWriteOps"]
 
 _UPDATABLE = {"enabled", "role", "quota", "description", "name", "used"}
+#: A time mark is logged at most this often per account (prune precision).
+MARK_INTERVAL = 3600.0
 _MAILBOX_UPDATABLE = {"parent", "name", "role", "sort_order", "subscribed", "uidnext", "modseq"}
 
 
@@ -64,6 +70,11 @@ class SqliteWriteOps(SqliteReadOps):
             raise NoSuchItem(f"no principal {principal}")
 
     def delete_principal(self, principal: int) -> None:
+        self._conn.execute(
+            "DELETE FROM metadata WHERE principal = ? "
+            "OR mailbox IN (SELECT id FROM mailboxes WHERE account = ?)",
+            (principal, principal),
+        )
         cursor = self._conn.execute("DELETE FROM principals WHERE id = ?", (principal,))
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no principal {principal}")
@@ -147,7 +158,14 @@ class SqliteWriteOps(SqliteReadOps):
             "ON CONFLICT (account) DO UPDATE SET modseq = modseq + 1 RETURNING modseq",
             (account,),
         ).fetchone()
-        return int(row[0])
+        modseq = int(row[0])
+        now = time.time()
+        self._conn.execute(
+            "INSERT INTO log_marks (account, modseq, at) SELECT ?, ?, ? WHERE NOT EXISTS "
+            "(SELECT 1 FROM log_marks WHERE account = ? AND at > ?)",
+            (account, modseq, now, account, now - MARK_INTERVAL),
+        )
+        return modseq
 
     def record_change(
         self,
@@ -204,6 +222,7 @@ class SqliteWriteOps(SqliteReadOps):
             raise NoSuchItem(f"no mailbox {mailbox}")
 
     def delete_mailbox(self, mailbox: int) -> None:
+        self._conn.execute("DELETE FROM metadata WHERE mailbox = ?", (mailbox,))
         if self._conn.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox,)).rowcount == 0:
             raise NoSuchItem(f"no mailbox {mailbox}")
 
@@ -291,12 +310,18 @@ class SqliteWriteOps(SqliteReadOps):
             (modseq, mailbox, email),
         )
 
-    def delete_membership(self, mailbox: int, email: int) -> int | None:
+    def delete_membership(self, mailbox: int, email: int, modseq: int) -> int | None:
         row = self._conn.execute(
             "DELETE FROM memberships WHERE mailbox = ? AND email = ? RETURNING uid",
             (mailbox, email),
         ).fetchone()
-        return int(row[0]) if row else None
+        if row is None:
+            return None
+        self._conn.execute(
+            "INSERT INTO expunged (mailbox, uid, modseq) VALUES (?, ?, ?)",
+            (mailbox, row[0], modseq),
+        )
+        return int(row[0])
 
     def add_used(self, account: int, delta: int) -> None:
         self._conn.execute(
@@ -307,4 +332,64 @@ class SqliteWriteOps(SqliteReadOps):
         self._conn.executemany(
             "INSERT OR IGNORE INTO thread_refs (account, message_id, thread) VALUES (?, ?, ?)",
             [(account, mid, thread) for mid in message_ids],
+        )
+
+    def add_blob_ref(self, blob: str) -> None:
+        if self._conn.execute("UPDATE blobs SET refs = refs + 1 WHERE id = ?", (blob,)).rowcount:
+            return
+        raise NoSuchItem(f"no blob {blob}")
+
+    def insert_email_text(self, email: int, text: EmailText) -> None:
+        marks = ", ".join("?" for _ in astuple(text))
+        self._conn.execute(
+            f"INSERT INTO email_text (email, {EMAIL_TEXT_COLUMNS}) VALUES (?, {marks})",
+            (email, *astuple(text)),
+        )
+
+    def copy_email_text(self, source: int, email: int) -> None:
+        self._conn.execute(
+            f"INSERT INTO email_text (email, {EMAIL_TEXT_COLUMNS}) "
+            f"SELECT ?, {EMAIL_TEXT_COLUMNS} FROM email_text WHERE email = ?",
+            (email, source),
+        )
+
+    def prune_log(self, account: int, floor: int) -> None:
+        self._conn.execute(
+            "DELETE FROM changes WHERE account = ? AND modseq <= ?", (account, floor)
+        )
+        self._conn.execute(
+            "DELETE FROM expunged WHERE modseq <= ? "
+            "AND mailbox IN (SELECT id FROM mailboxes WHERE account = ?)",
+            (floor, account),
+        )
+        self._conn.execute(
+            "DELETE FROM log_marks WHERE account = ? AND modseq < ?", (account, floor)
+        )
+        self._conn.execute(
+            "UPDATE account_state SET floor = max(floor, ?) WHERE account = ?", (floor, account)
+        )
+
+    def set_acl(self, mailbox: int, principal: int, rights: str | None) -> None:
+        if rights is None:
+            self._conn.execute(
+                "DELETE FROM mailbox_acl WHERE mailbox = ? AND principal = ?", (mailbox, principal)
+            )
+            return
+        self._conn.execute(
+            "INSERT INTO mailbox_acl (mailbox, principal, rights) VALUES (?, ?, ?) "
+            "ON CONFLICT (mailbox, principal) DO UPDATE SET rights = excluded.rights",
+            (mailbox, principal, rights),
+        )
+
+    def set_metadata(self, mailbox: int, principal: int, name: str, value: bytes | None) -> None:
+        if value is None:
+            self._conn.execute(
+                "DELETE FROM metadata WHERE mailbox = ? AND principal = ? AND name = ?",
+                (mailbox, principal, name),
+            )
+            return
+        self._conn.execute(
+            "INSERT INTO metadata (mailbox, principal, name, value) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (mailbox, principal, name) DO UPDATE SET value = excluded.value",
+            (mailbox, principal, name, value),
         )

@@ -1,0 +1,136 @@
+"""Steps of email transactions, shared by emails, mailboxes and the directory.
+
+Each function runs inside a write function (on the writer) with the modseq the
+transaction allocated; none commits or does I/O beyond its operations.
+Conventions kept here once:
+
+* a changed membership gets the transaction's modseq (IMAP MODSEQ), its
+  mailbox too (HIGHESTMODSEQ), and both are logged;
+* a removed membership leaves a tombstone ``(mailbox, uid, modseq)`` for
+  QRESYNC's VANISHED (RFC 7162 §3.2.10);
+* an email left in no mailbox is destroyed and its size credited to the
+  account's quota; blob references are released last, sorted, so concurrent
+  transactions lock shared blobs in one order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kernel.errors import NoSuchItem, QuotaExceeded
+from kernel.store.interfaces import ReadOps, WriteOps
+from kernel.store.mail_records import EmailRow, Mailbox, Membership
+
+__all__ = [
+    "EMAIL_KIND",
+    "MAILBOX_KIND",
+    "add_membership",
+    "check_quota",
+    "duplicate_email",
+    "owned_email",
+    "owned_mailbox",
+    "remove_memberships",
+    "touch_mailbox",
+]
+
+EMAIL_KIND = "email"
+MAILBOX_KIND = "mailbox"
+
+
+def owned_mailbox(ops: ReadOps, account: int, mailbox: int) -> Mailbox:
+    """The mailbox, if it is ``account``'s; NoSuchItem otherwise."""
+    found = ops.mailbox(mailbox)
+    if found is None or found.account != account:
+        raise NoSuchItem(f"no mailbox {mailbox}")
+    return found
+
+
+def owned_email(ops: ReadOps, account: int, email: int) -> EmailRow:
+    """The email's row, if it is ``account``'s; NoSuchItem otherwise."""
+    row = ops.email_row(email)
+    if row is None or row.account != account:
+        raise NoSuchItem(f"no email {email}")
+    return row
+
+
+def check_quota(ops: ReadOps, account: int, adding: int) -> None:
+    """Raise QuotaExceeded if ``adding`` bytes would take the account over its quota."""
+    principal = ops.principal_by_id(account)
+    if principal is None:
+        raise NoSuchItem(f"no account {account}")
+    if adding > 0 and principal.quota and principal.used + adding > principal.quota:
+        raise QuotaExceeded(
+            f"{principal.name}: {principal.used + adding} bytes over the quota of {principal.quota}"
+        )
+
+
+def touch_mailbox(ops: WriteOps, account: int, mailbox: int, modseq: int) -> None:
+    """Record that ``mailbox``'s contents changed at ``modseq``."""
+    ops.update_mailbox(mailbox, modseq=modseq)
+    ops.record_change(account, modseq, MAILBOX_KIND, mailbox)
+
+
+def add_membership(ops: WriteOps, account: int, mailbox: int, email: int, modseq: int) -> int:
+    """Put ``email`` in ``mailbox`` under a new UID; returns the UID."""
+    uid = ops.take_uid(mailbox)
+    ops.insert_membership(Membership(mailbox, uid, email, modseq))
+    touch_mailbox(ops, account, mailbox, modseq)
+    return uid
+
+
+def duplicate_email(
+    ops: WriteOps, source: int, row: EmailRow, account: int, modseq: int
+) -> tuple[int, int]:
+    """A new email of ``account`` sharing ``source``'s bytes, keywords and texts.
+
+    Used when a copy's target already holds the source (memberships are unique
+    per mailbox) or belongs to another account. Returns ``(email, thread)``;
+    the caller adds memberships and has checked the quota.
+    """
+    thread_known = row.account == account
+    email = ops.insert_email(
+        EmailRow(**{**_row_fields(row), "account": account, "thread": 0, "modseq": modseq})
+    )
+    thread = row.thread if thread_known else email
+    ops.set_email_thread(email, thread)
+    if row.message_id:
+        ops.add_thread_refs(account, thread, [row.message_id])
+    ops.add_blob_ref(row.blob)
+    ops.copy_email_text(source, email)
+    for keyword in ops.keywords(source):
+        ops.add_keyword(email, keyword)
+    ops.add_used(account, row.size)
+    ops.record_change(account, modseq, EMAIL_KIND, email, created=True)
+    return email, thread
+
+
+def _row_fields(row: EmailRow) -> dict[str, object]:
+    return {name: getattr(row, name) for name in row.__dataclass_fields__}
+
+
+def remove_memberships(
+    ops: WriteOps, account: int, mailbox: int, emails: Iterable[int], modseq: int
+) -> list[int]:
+    """Take ``emails`` out of ``mailbox``; returns the UIDs removed (see the module notes)."""
+    removed: list[int] = []
+    released: list[str] = []
+    for email in emails:
+        uid = ops.delete_membership(mailbox, email, modseq)
+        if uid is None:
+            continue
+        removed.append(uid)
+        if ops.memberships(email):
+            ops.touch_email(email, modseq)
+            ops.record_change(account, modseq, EMAIL_KIND, email)
+            continue
+        row = ops.email_row(email)
+        assert row is not None
+        ops.delete_email(email)
+        ops.add_used(account, -row.size)
+        ops.record_change(account, modseq, EMAIL_KIND, email, destroyed=True)
+        released.append(row.blob)
+    for blob in sorted(released):
+        ops.release_blob(blob)
+    if removed:
+        touch_mailbox(ops, account, mailbox, modseq)
+    return removed

@@ -1,0 +1,387 @@
+"""Filters and sorts (:mod:`kernel.store.filters`) compiled to SQL, once for every SQL backend.
+
+The compiler writes standard SQL over the tables every SQL backend has
+(``emails e``, ``memberships``, ``keywords``, ``email_text``) with ``?``
+placeholders; what differs between dialects (substring tests, id lists, a
+full-text candidate filter, header matching) comes from a :class:`Dialect`
+the backend supplies. A backend with ``%s`` placeholders replaces them after
+compiling (the compiler never writes a literal ``?`` or ``%``).
+
+A query is scoped either to an account (JMAP: ``emails e`` of the account) or
+to one mailbox (IMAP: ``memberships m`` of the mailbox joined to ``emails e``,
+so that UIDs and per-mailbox MODSEQs are at hand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kernel.store.filters import (
+    All,
+    AnyOf,
+    Comparator,
+    Contains,
+    EmailIds,
+    Filter,
+    HasAttachment,
+    HasKeyword,
+    HeaderContains,
+    InMailbox,
+    InMailboxOtherThan,
+    ModseqAtLeast,
+    Not,
+    ReceivedBefore,
+    ReceivedSince,
+    SentBefore,
+    SentSince,
+    SizeAtLeast,
+    SizeBelow,
+    ThreadIds,
+    ThreadKeyword,
+    Uids,
+    normalise_text,
+)
+
+__all__ = [
+    "FIELD_COLUMNS",
+    "CompiledQuery",
+    "Dialect",
+    "compile_changed_members",
+    "compile_count",
+    "compile_counts",
+    "compile_query",
+]
+
+#: The ``email_text`` columns each :class:`Contains` field searches.
+FIELD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "from": ("from_text",),
+    "to": ("to_text",),
+    "cc": ("cc_text",),
+    "bcc": ("bcc_text",),
+    "subject": ("subject_text",),
+    "body": ("body",),
+    "text": ("from_text", "to_text", "cc_text", "bcc_text", "subject_text", "body"),
+    "message": ("headers", "body"),
+}
+# Ranges up to this size are listed UID by UID; longer ones become BETWEEN.
+_EXPAND_RANGE = 64
+
+
+class Dialect(Protocol):
+    """What a SQL backend says in its own dialect."""
+
+    def contains(self, column: str) -> tuple[str, Any]:
+        """SQL true when ``column`` contains the needle given as one ``?`` parameter,
+        and a function turning the (case-folded) needle into that parameter."""
+        ...
+
+    def header_contains(self, column: str, name: str, needle: str) -> tuple[str, list[Any]]:
+        """SQL true when the ``headers`` text in ``column`` has a field ``name``
+        whose value contains ``needle`` (both case-folded), with its parameters."""
+        ...
+
+    def in_list(self, expression: str, values: Sequence[int]) -> tuple[str, list[Any]]:
+        """SQL true when ``expression`` is one of ``values``, with its parameters."""
+        ...
+
+    def text_candidates(
+        self, columns: tuple[str, ...], needle: str
+    ) -> tuple[str, list[Any]] | None:
+        """Optionally, SQL true for emails (``e.id``) whose texts may contain
+        ``needle``: an index lookup that narrows the exact test."""
+        ...
+
+    def sort_text(self, expression: str) -> str:
+        """``expression`` ordered bytewise (as SQLite's BINARY collation does)."""
+        ...
+
+
+@dataclass
+class _Builder:
+    dialect: Dialect
+    scoped: bool  # memberships m of one mailbox are joined
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, sql: str, *params: Any) -> str:
+        self.params.extend(params)
+        return sql
+
+    def compile(self, node: Filter) -> str:
+        match node:
+            case All(children):
+                return "(" + " AND ".join(map(self.compile, children)) + ")" if children else "1=1"
+            case AnyOf(children):
+                return "(" + " OR ".join(map(self.compile, children)) + ")" if children else "1=0"
+            case Not(child):
+                return f"NOT {self.compile(child)}"
+            case InMailbox(mailbox):
+                return self.add(
+                    "EXISTS (SELECT 1 FROM memberships x WHERE x.email = e.id AND x.mailbox = ?)",
+                    mailbox,
+                )
+            case InMailboxOtherThan(mailboxes):
+                listed, params = self.dialect.in_list("x.mailbox", sorted(mailboxes))
+                self.params.extend(params)
+                return f"EXISTS (SELECT 1 FROM memberships x WHERE x.email = e.id AND NOT {listed})"
+            case Uids(mailbox, ranges):
+                test = self._uid_ranges("x.uid", ranges)
+                return self.add(
+                    "EXISTS (SELECT 1 FROM memberships x WHERE x.email = e.id "
+                    f"AND x.mailbox = ? AND {test[0]})",
+                    mailbox,
+                    *test[1],
+                )
+            case EmailIds(ids):
+                return self._listed("e.id", ids)
+            case ThreadIds(ids):
+                return self._listed("e.thread", ids)
+            case HasKeyword(keyword):
+                return self.add(
+                    "EXISTS (SELECT 1 FROM keywords k WHERE k.email = e.id AND k.keyword = ?)",
+                    keyword,
+                )
+            case ThreadKeyword(keyword, mode):
+                return self._thread_keyword(keyword, mode)
+            case ReceivedBefore(when):
+                return self.add("e.received_at < ?", when)
+            case ReceivedSince(when):
+                return self.add("e.received_at >= ?", when)
+            case SentBefore(when):
+                return self.add("coalesce(e.sent_at, e.received_at) < ?", when)
+            case SentSince(when):
+                return self.add("coalesce(e.sent_at, e.received_at) >= ?", when)
+            case SizeAtLeast(size):
+                return self.add("e.size >= ?", size)
+            case SizeBelow(size):
+                return self.add("e.size < ?", size)
+            case ModseqAtLeast(modseq):
+                if self.scoped:
+                    return self.add("(e.modseq >= ? OR m.modseq >= ?)", modseq, modseq)
+                return self.add(
+                    "(e.modseq >= ? OR EXISTS (SELECT 1 FROM memberships x "
+                    "WHERE x.email = e.id AND x.modseq >= ?))",
+                    modseq,
+                    modseq,
+                )
+            case HasAttachment(value):
+                return self.add("e.has_attachment = ?", value)
+            case Contains(name, needle):
+                return self._contains(FIELD_COLUMNS[name], normalise_text(needle))
+            case HeaderContains(name, needle):
+                sql, params = self.dialect.header_contains(
+                    "t2.headers", name.lower(), normalise_text(needle)
+                )
+                self.params.extend(params)
+                return f"EXISTS (SELECT 1 FROM email_text t2 WHERE t2.email = e.id AND {sql})"
+        raise TypeError(f"not a filter: {node!r}")
+
+    def _listed(self, expression: str, ids: frozenset[int]) -> str:
+        sql, params = self.dialect.in_list(expression, sorted(ids))
+        self.params.extend(params)
+        return sql
+
+    def _uid_ranges(
+        self, column: str, ranges: tuple[tuple[int, int], ...]
+    ) -> tuple[str, list[Any]]:
+        listed: list[int] = []
+        terms: list[str] = []
+        params: list[Any] = []
+        for low, high in ranges:
+            if high < low:
+                continue
+            if high - low < _EXPAND_RANGE:
+                listed.extend(range(low, high + 1))
+            else:
+                terms.append(f"{column} BETWEEN ? AND ?")
+                params.extend((low, high))
+        if listed:
+            sql, list_params = self.dialect.in_list(column, sorted(set(listed)))
+            terms.append(sql)
+            params.extend(list_params)
+        return ("(" + " OR ".join(terms) + ")" if terms else "1=0"), params
+
+    def _thread_keyword(self, keyword: str, mode: str) -> str:
+        if mode == "all":
+            return self.add(
+                "NOT EXISTS (SELECT 1 FROM emails te WHERE te.account = e.account "
+                "AND te.thread = e.thread AND NOT EXISTS (SELECT 1 FROM keywords k "
+                "WHERE k.email = te.id AND k.keyword = ?))",
+                keyword,
+            )
+        some = self.add(
+            "EXISTS (SELECT 1 FROM emails te JOIN keywords k ON k.email = te.id "
+            "WHERE te.account = e.account AND te.thread = e.thread AND k.keyword = ?)",
+            keyword,
+        )
+        return some if mode == "some" else f"NOT {some}"
+
+    def _contains(self, columns: tuple[str, ...], needle: str) -> str:
+        # The candidate test goes first so that an index narrows the rows the exact
+        # test reads.
+        candidates = self.dialect.text_candidates(columns, needle)
+        prefix = ""
+        if candidates is not None:
+            prefix = self.add(candidates[0] + " AND ", *candidates[1])
+        tests = []
+        for column in columns:
+            sql, convert = self.dialect.contains(f"t2.{column}")
+            tests.append(self.add(sql, convert(needle)))
+        return (
+            f"({prefix}EXISTS (SELECT 1 FROM email_text t2 WHERE t2.email = e.id "
+            f"AND ({' OR '.join(tests)})))"
+        )
+
+
+def _sort_expression(builder: _Builder, comparator: Comparator) -> str:
+    text = builder.dialect.sort_text
+    match comparator.key:
+        case "received":
+            return "e.received_at"
+        case "sent":
+            return "coalesce(e.sent_at, e.received_at)"
+        case "size":
+            return "e.size"
+        case "from" | "to" | "cc" | "display_from" | "display_to":
+            column = {"from": "sort_from", "to": "sort_to", "cc": "sort_cc"}.get(
+                comparator.key, comparator.key
+            )
+            return text(f"coalesce(t.{column}, '')")
+        case "subject":
+            return text("e.base_subject")
+        case "keyword":
+            return "(" + builder.compile(HasKeyword(_keyword(comparator))) + ")"
+        case "thread_some_keyword":
+            return "(" + builder.compile(ThreadKeyword(_keyword(comparator), "some")) + ")"
+        case "thread_all_keyword":
+            return "(" + builder.compile(ThreadKeyword(_keyword(comparator), "all")) + ")"
+        case "uid":
+            if not builder.scoped:
+                raise ValueError("sorting by UID needs a mailbox")
+            return "m.uid"
+        case "id":
+            return "e.id"
+    raise ValueError(f"cannot sort by {comparator.key!r}")
+
+
+def _keyword(comparator: Comparator) -> str:
+    if not comparator.keyword:
+        raise ValueError(f"sorting by {comparator.key} needs a keyword")
+    return comparator.keyword.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """SQL selecting ``(email id, thread id, uid)`` rows, and its parameters."""
+
+    sql: str
+    params: list[Any]
+
+
+def _from_clause(account: int, mailbox: int | None, builder: _Builder, join_text: bool) -> str:
+    text_join = " LEFT JOIN email_text t ON t.email = e.id" if join_text else ""
+    if mailbox is not None:
+        builder.params.append(mailbox)
+        return f"FROM memberships m JOIN emails e ON e.id = m.email{text_join} WHERE m.mailbox = ?"
+    builder.params.append(account)
+    return f"FROM emails e{text_join} WHERE e.account = ?"
+
+
+def compile_query(
+    dialect: Dialect,
+    account: int,
+    node: Filter,
+    sort: Sequence[Comparator],
+    *,
+    mailbox: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> CompiledQuery:
+    """SQL for the emails of ``account`` (or of ``mailbox``) matching ``node``, sorted.
+
+    The rows are ``(email, thread, uid)``; ``uid`` is 0 without a mailbox scope.
+    Ties (and an empty ``sort``) are ordered by email id.
+    """
+    order_builder = _Builder(dialect, scoped=mailbox is not None)
+    order = [
+        f"{_sort_expression(order_builder, c)} {'ASC' if c.ascending else 'DESC'}" for c in sort
+    ]
+    order.append("e.id ASC")
+    join_text = any(c.key in ("from", "to", "cc", "display_from", "display_to") for c in sort)
+    builder = _Builder(dialect, scoped=mailbox is not None)
+    source = _from_clause(account, mailbox, builder, join_text)
+    where = builder.compile(node)
+    uid = "m.uid" if mailbox is not None else "0"
+    sql = f"SELECT e.id, e.thread, {uid} {source} AND {where} ORDER BY {', '.join(order)}"
+    params = builder.params + order_builder.params
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    elif offset:
+        raise ValueError("an offset needs a limit")
+    return CompiledQuery(sql, params)
+
+
+def compile_count(
+    dialect: Dialect, account: int, node: Filter, *, mailbox: int | None = None
+) -> CompiledQuery:
+    """SQL counting what :func:`compile_query` would select."""
+    builder = _Builder(dialect, scoped=mailbox is not None)
+    source = _from_clause(account, mailbox, builder, join_text=False)
+    where = builder.compile(node)
+    return CompiledQuery(f"SELECT count(*) {source} AND {where}", builder.params)
+
+
+_SEEN_OR_DRAFT = "k.keyword IN ('$seen', '$draft')"
+
+
+def compile_counts(mailbox: int, trash: int | None) -> list[CompiledQuery]:
+    """Queries for :class:`~kernel.store.mail_records.MailboxCounts`, in this order:
+    ``(total, size, threads)``, ``(unseen-complement, deleted, read-or-draft)`` and
+    ``(unread threads,)``."""
+    totals = CompiledQuery(
+        "SELECT count(*), coalesce(sum(e.size), 0), count(DISTINCT e.thread) "
+        "FROM memberships m JOIN emails e ON e.id = m.email WHERE m.mailbox = ?",
+        [mailbox],
+    )
+    flagged = CompiledQuery(
+        "SELECT "
+        "coalesce(sum(CASE WHEN k.keyword = '$seen' THEN 1 ELSE 0 END), 0), "
+        "coalesce(sum(CASE WHEN k.keyword = '$deleted' THEN 1 ELSE 0 END), 0), "
+        f"count(DISTINCT CASE WHEN {_SEEN_OR_DRAFT} THEN m.email END) "
+        "FROM memberships m JOIN keywords k ON k.email = m.email WHERE m.mailbox = ? "
+        "AND k.keyword IN ('$seen', '$draft', '$deleted')",
+        [mailbox],
+    )
+    # RFC 8621 §2 unreadThreads: threads with an email here and an unread email
+    # anywhere, the trash counted as a separate world.
+    params: list[Any] = [mailbox]
+    trash_rule = ""
+    if trash is not None:
+        operator = "=" if trash == mailbox else "<>"
+        trash_rule = (
+            f" AND EXISTS (SELECT 1 FROM memberships t WHERE t.email = u.id "
+            f"AND t.mailbox {operator} ?)"
+        )
+        params.append(trash)
+    unread_threads = CompiledQuery(
+        "SELECT count(DISTINCT e.thread) FROM memberships m JOIN emails e ON e.id = m.email "
+        "WHERE m.mailbox = ? AND EXISTS (SELECT 1 FROM emails u "
+        "WHERE u.account = e.account AND u.thread = e.thread "
+        f"AND NOT EXISTS (SELECT 1 FROM keywords k WHERE k.email = u.id AND {_SEEN_OR_DRAFT})"
+        f"{trash_rule})",
+        params,
+    )
+    return [totals, flagged, unread_threads]
+
+
+def compile_changed_members(mailbox: int, since: int) -> CompiledQuery:
+    """``(mailbox, uid, email, modseq)`` of memberships changed after ``since``, by UID."""
+    return CompiledQuery(
+        "SELECT m.mailbox, m.uid, m.email, "
+        "CASE WHEN e.modseq > m.modseq THEN e.modseq ELSE m.modseq END "
+        "FROM memberships m JOIN emails e ON e.id = m.email "
+        "WHERE m.mailbox = ? AND (m.modseq > ? OR e.modseq > ?) ORDER BY m.uid",
+        [mailbox, since, since],
+    )
