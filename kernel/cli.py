@@ -3,8 +3,10 @@
 ``stalwart-kernel [--data DIR] [--config DIR] [--plugins a,b]`` serves (the
 ``serve`` subcommand is the default). Kernel subcommands: ``plugins`` (what is
 installed and which hooks each implements), ``config schema`` (the JSON Schema,
-for editors) and ``config check [DIR]`` (validate without starting). Plugins add
-more (``account``, ``queue``...) through ``stalwart_register_commands``.
+for editors), ``config check [DIR]`` (validate without starting), and ``backup
+DIR`` / ``restore DIR`` (:mod:`kernel.backup`: the kernel's, since they dispatch
+to whichever store backend is configured). Plugins add more (``account``,
+``queue``...) through ``stalwart_register_commands``.
 ``--data`` applies to every subcommand.
 
 Exit status: 0 on success (and after a graceful shutdown), 1 when a check
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import trio
 
+from kernel import backup
 from kernel.boot import installed_sections
 from kernel.config import KERNEL_SECTIONS, full_schema
 from kernel.errors import ConfigError, KernelError, PluginError
@@ -31,7 +34,9 @@ from kernel.specs import CommandSpec
 
 __all__ = ["main"]
 
-_KERNEL_COMMANDS = ("serve", "plugins", "config")
+#: Commands the kernel runs as it runs plugins' (a configured kernel, not serving).
+_KERNEL_SPECS: dict[str, CommandSpec] = {spec.name: spec for spec in backup.COMMANDS}
+_KERNEL_COMMANDS = ("serve", "plugins", "config", *_KERNEL_SPECS)
 
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -97,7 +102,8 @@ def build_parser(commands: dict[str, tuple[str, CommandSpec]]) -> argparse.Argum
     check = config_sub.add_parser("check", help="validate configuration without starting")
     _common(check, top=False)
     check.add_argument("dir", nargs="?", type=Path, help="configuration directory to check")
-    for name, (_plugin, spec) in sorted(commands.items()):
+    specs = {name: spec for name, (_plugin, spec) in commands.items()}
+    for name, spec in sorted({**specs, **_KERNEL_SPECS}.items()):
         command_parser = sub.add_parser(name, help=spec.help)
         spec.configure(command_parser)
         _common_everywhere(command_parser)
@@ -181,6 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ConfigError as exc:
                 _print_errors(exc)
                 return 1
+        if args.command in _KERNEL_SPECS:
+            kernel = Kernel(
+                data_dir=args.data, config_dir=args.config, plugins=_plugin_list(args.plugins)
+            )
+            return trio.run(_KERNEL_SPECS[args.command].run, args, kernel)
         plugin, spec = commands[args.command]
         names = _plugin_list(args.plugins) or [plugin]
         kernel = Kernel(

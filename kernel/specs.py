@@ -9,9 +9,10 @@ around. They are the whole vocabulary of the plugin contract besides
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, final
 
 if TYPE_CHECKING:
@@ -71,11 +72,29 @@ class BackendSpec:
         open: ``open(kernel)`` returns an async context manager whose value is
             the backend object; the kernel enters it at start (before listeners)
             and exits it at shutdown (after sessions drained).
+        backup: for ``stalwart-kernel backup DIR`` (store backends; optional):
+            ``await backup(kernel, dest)`` writes a consistent copy of the data
+            into the new, empty directory ``dest``, possibly while a server runs,
+            and returns a JSON-able dict for the manifest: at least
+            ``schema_version`` and ``files`` (names relative to ``dest``, which
+            the kernel checksums). Raises ``StoreError`` with what to do instead
+            when it cannot.
+        restore: for ``stalwart-kernel restore DIR`` (optional):
+            ``restore(kernel, source, described, force)`` returns an async
+            context manager. Entering it checks and stages the copy (``described``
+            is the dict ``backup`` returned, its files already verified) and
+            raises ``StoreError`` if the target holds data and ``force`` is
+            false; the kernel copies the blobs in the block; a clean exit makes
+            the restored data current, atomically where the backend can.
     """
 
     kind: Literal["store", "blob", "events"]
     name: str
     open: Callable[[Kernel], AbstractAsyncContextManager[Any]]
+    backup: Callable[[Kernel, Path], Awaitable[dict[str, Any]]] | None = None
+    restore: (
+        Callable[[Kernel, Path, Mapping[str, Any], bool], AbstractAsyncContextManager[None]] | None
+    ) = None
 
 
 @final
