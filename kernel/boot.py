@@ -68,28 +68,34 @@ def resolve_plugins(
     configured = raw.data.get("plugins")
     names = selected_names(cli, configured if isinstance(configured, list) else [])
     modules = {name: catalog.load(name) for name in names}
-    pm = make_plugin_manager(modules)
-    kinds = {"events", *itertools.chain.from_iterable(pm.hook.stalwart_required_backends())}
-    unknown = kinds - set(BACKEND_KINDS)
-    if unknown:
-        raise PluginError(", ".join(sorted(unknown)), "is not a backend kind")
-    backends = {kind: configured_backend(raw.data, kind) for kind in BACKEND_KINDS if kind in kinds}
     providers: dict[tuple[str, str], str] | None = None
-    for kind, name in backends.items():
-        owner = _provider(pm, kind, name)
-        if owner is None:
-            if providers is None:
-                providers = _all_providers(catalog)
-            owner = providers.get((kind, name))
-        if owner is None:
-            raise PluginError(
-                f"{kind}.backend={name}",
-                f"no installed plugin provides the {kind} backend {name!r} "
-                f"(installed: {', '.join(catalog.names()) or 'none'})",
-            )
-        if owner not in modules and owner != "kernel.builtin":
-            modules[owner] = catalog.load(owner)
-    return modules, backends
+    backends: dict[str, str] = {}
+    # A backend's plugin may itself require backends (the SQLite store needs a
+    # blob store): repeat until no newly loaded plugin asks for more.
+    while True:
+        pm = make_plugin_manager(modules)
+        kinds = {"events", *itertools.chain.from_iterable(pm.hook.stalwart_required_backends())}
+        unknown = kinds - set(BACKEND_KINDS)
+        if unknown:
+            raise PluginError(", ".join(sorted(unknown)), "is not a backend kind")
+        wanted = {k: configured_backend(raw.data, k) for k in BACKEND_KINDS if k in kinds}
+        if wanted == backends:
+            return modules, backends
+        backends = wanted
+        for kind, name in backends.items():
+            owner = _provider(pm, kind, name)
+            if owner is None:
+                if providers is None:
+                    providers = _all_providers(catalog)
+                owner = providers.get((kind, name))
+            if owner is None:
+                raise PluginError(
+                    f"{kind}.backend={name}",
+                    f"no installed plugin provides the {kind} backend {name!r} "
+                    f"(installed: {', '.join(catalog.names()) or 'none'})",
+                )
+            if owner not in modules and owner != "kernel.builtin":
+                modules[owner] = catalog.load(owner)
 
 
 def _provider(pm: pluggy.PluginManager, kind: str, name: str) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -193,7 +194,12 @@ class Kernel:
                     spec = specs[(kind, self.backend_names[kind])]
                     self._backends[kind] = await stack.enter_async_context(spec.open(self))
             if "store" in self._backends:
-                self._store = Store(self._backends["store"], events=self._backends["events"])
+                self._store = Store(
+                    self._backends["store"],
+                    events=self._backends["events"],
+                    blobs=self._backends.get("blob"),
+                    inline_limit=self.config["store"]["inline_limit"],
+                )
             try:
                 yield self
             finally:
@@ -270,6 +276,8 @@ class Kernel:
                         self._accept_nursery = accept
                         await self.listeners.commit(plan, accept)
                         await services.start(self._watch_config)
+                        if self._store is not None:
+                            services.start_soon(self._maintain_store)
                         log.info(
                             "started",
                             plugins=",".join(self.plugin_names) or "-",
@@ -311,6 +319,17 @@ class Kernel:
             level=logging_config["level"],
             components=logging_config["components"],
         )
+
+    async def _maintain_store(self) -> None:
+        """Prune the change log and collect unreferenced blobs, every interval."""
+        log = self.logger("store")
+        while True:
+            options = self.config["store"]
+            await trio.sleep(options["maintenance_interval"])
+            try:
+                await self.store.maintain(retention=options["change_retention"], now=time.time())
+            except Exception as exc:  # housekeeping failing must not stop the server
+                log.error("maintenance-failed", error=repr(exc))
 
     async def _watch_config(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED

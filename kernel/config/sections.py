@@ -222,7 +222,7 @@ _LISTENERS = Section(
 )
 
 
-def _backend(kind: str, default: str, help: str) -> Section:
+def _backend(kind: str, default: str, help: str, *extra: Option) -> Section:
     return Section(
         kind,
         help,
@@ -234,6 +234,7 @@ def _backend(kind: str, default: str, help: str) -> Section:
                 f"The {kind} backend: a name a plugin provides. Changes apply at restart.",
                 reloadable=False,
             ),
+            *extra,
         ),
     )
 
@@ -244,7 +245,33 @@ KERNEL_SECTIONS: tuple[Section, ...] = (
     _CONFIG,
     _TLS,
     _LISTENERS,
-    _backend("store", "sqlite", "Where accounts, mailboxes and messages' metadata live."),
+    _backend(
+        "store",
+        "sqlite",
+        "Where accounts, mailboxes and messages' metadata live.",
+        Option(
+            "change_retention",
+            "duration",
+            "30d",
+            "How long the change log remembers changes; a client last synchronised "
+            "longer ago must resynchronise (JMAP cannotCalculateChanges, QRESYNC).",
+        ),
+        Option(
+            "maintenance_interval",
+            "duration",
+            "1h",
+            "How often the log is pruned and unreferenced blob files are collected.",
+        ),
+        Option(
+            "inline_limit",
+            "integer",
+            65536,
+            "Messages up to this many bytes are kept in the database; larger ones "
+            "in the blob store.",
+            reloadable=False,
+            schema={"minimum": 0},
+        ),
+    ),
     _backend("blob", "fs", "Where message and file contents live (content-addressed)."),
     _backend("events", "local", "The change-notification bus (IDLE, push)."),
 )

@@ -7,15 +7,15 @@ underneath (:mod:`kernel.store.interfaces`).
 
 from __future__ import annotations
 
-from typing import final
+from typing import Any, final
 
 import argon2
 
 from kernel.events import EventBus
 from kernel.store.directory import Directory, InvalidName, normalize_address
-from kernel.store.emails import Emails
+from kernel.store.emails import INLINE_LIMIT, Emails
 from kernel.store.filters import Comparator, Filter
-from kernel.store.interfaces import Backend, ReadOps, WriteOps
+from kernel.store.interfaces import Backend, BlobStore, ReadOps, WriteOps
 from kernel.store.mail_records import (
     AppendResult,
     Changes,
@@ -36,6 +36,7 @@ __all__ = [
     "AppPassword",
     "AppendResult",
     "Backend",
+    "BlobStore",
     "Changes",
     "Comparator",
     "CopyResult",
@@ -73,12 +74,15 @@ class Store:
         *,
         hasher: argon2.PasswordHasher | None = None,
         events: EventBus | None = None,
+        blobs: BlobStore | None = None,
+        inline_limit: int = INLINE_LIMIT,
     ) -> None:
         self.backend = backend
+        self.blobs = blobs
         self.directory = Directory(backend, hasher=hasher)
         publish = events.publish if events is not None else None
         self.mailboxes = Mailboxes(backend, publish)
-        self.emails = Emails(backend, publish)
+        self.emails = Emails(backend, publish, blobs=blobs, inline_limit=inline_limit)
         self.metadata = Metadata(backend)
 
     async def prune_change_log(self, before: float) -> None:
@@ -92,3 +96,18 @@ class Store:
                 prune_log(ops, principal.id, before)
 
         await self.backend.write(prune)
+
+    async def collect_garbage(self) -> Any:
+        """Delete blob-store files no email references any more (after the grace period)."""
+        if self.blobs is None:
+            return None
+
+        async def referenced(blobs: list[str]) -> set[str]:
+            return await self.backend.read(lambda ops: ops.existing_blobs(blobs))
+
+        return await self.blobs.collect_garbage(referenced)
+
+    async def maintain(self, *, retention: float, now: float) -> None:
+        """Housekeeping: prune the change log past ``retention`` seconds, collect garbage."""
+        await self.prune_change_log(before=now - retention)
+        await self.collect_garbage()

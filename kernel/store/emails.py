@@ -11,9 +11,11 @@ Implementation notes:
   search texts in a worker thread first (:mod:`kernel.store.prepare`); the
   write function then only inserts rows, so the writer thread stays fast and
   group commit can batch many appends into one fsync.
-* The bytes are stored content-addressed (SHA-256), covered by the same durable
-  commit as the rows that reference them; appending the same bytes twice makes
-  two Emails sharing one blob.
+* The bytes are stored content-addressed (SHA-256): up to ``inline_limit`` in
+  the database, covered by the same durable commit as the rows that reference
+  them; larger ones in the blob store (``blob_fs``), written durably before the
+  transaction that references them. Appending the same bytes twice makes two
+  Emails sharing one blob.
 * IMAP COPY into a mailbox that does not hold the email adds a membership
   (same Email, new UID); into one that already holds it, or into another
   account's mailbox, it creates a new Email sharing the blob. MOVE is COPY and
@@ -37,10 +39,10 @@ from typing import Any, final
 
 import trio
 
-from kernel.errors import NoSuchItem, PreconditionFailed
+from kernel.errors import NoSuchItem, PreconditionFailed, StoreError
 from kernel.events import ChangeEvent
 from kernel.store.filters import All, Comparator, Filter
-from kernel.store.interfaces import Backend, ReadOps, WriteOps
+from kernel.store.interfaces import Backend, BlobStore, ReadOps, WriteOps
 from kernel.store.mail_ops import (
     EMAIL_KIND,
     MAILBOX_KIND,
@@ -63,10 +65,12 @@ from kernel.store.mail_records import (
 )
 from kernel.store.prepare import Prepared, assign_thread
 
-__all__ = ["SHARED_KIND", "Emails"]
+__all__ = ["INLINE_LIMIT", "SHARED_KIND", "Emails"]
 
 #: The kind of the event an account gets when a mailbox shared with it changes.
 SHARED_KIND = "shared"
+#: Messages up to this size are kept in the database when there is a blob store.
+INLINE_LIMIT = 64 * 1024
 _KEYWORD = re.compile(r"^[\x21-\x7e]{1,255}$")
 _FORBIDDEN_KEYWORD_CHARS = set('(){]%*"\\')
 
@@ -90,10 +94,15 @@ class Emails:
         backend: Backend,
         publish: Callable[[ChangeEvent], None] | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        blobs: BlobStore | None = None,
+        inline_limit: int = INLINE_LIMIT,
     ) -> None:
         self._backend = backend
         self._publish = publish
         self._clock = clock
+        self._blobs = blobs
+        self._inline_limit = inline_limit
 
     async def _write(self, fn: Callable[[WriteOps, _Tx], Any]) -> Any:
         """Run ``fn(ops, tx)`` as one transaction, then announce what ``tx`` collected."""
@@ -135,6 +144,11 @@ class Emails:
         received = self._clock() if received_at is None else received_at
         prepared = await trio.to_thread.run_sync(Prepared, account, raw, received)
         targets = list(dict.fromkeys(mailboxes))
+        inline: bytes | None = raw
+        if self._blobs is not None and len(raw) > self._inline_limit:
+            stored = await self._blobs.put(raw)  # durable before the row commits
+            assert stored == prepared.blob
+            inline = None
 
         def append(ops: WriteOps, tx: _Tx) -> AppendResult:
             if ops.principal_by_id(account) is None:
@@ -145,7 +159,7 @@ class Emails:
             for mailbox in targets:
                 owned_mailbox(ops, account, mailbox)
             check_quota(ops, account, prepared.size)
-            ops.put_blob(prepared.blob, raw, received)
+            ops.put_blob(prepared.blob, inline, received, prepared.size)
             email = ops.insert_email(prepared.row(modseq, thread=0))
             ops.insert_email_text(email, prepared.text)
             thread = assign_thread(ops, account, email, prepared)
@@ -179,14 +193,17 @@ class Emails:
     async def raw(self, account: int, email: int) -> bytes:
         """The message's bytes exactly as appended."""
 
-        def read(ops: ReadOps) -> bytes | None:
-            row = ops.email_row(email)
-            return ops.blob(row.blob) if row is not None and row.account == account else None
+        def read(ops: ReadOps) -> tuple[str, bytes | None]:
+            row = owned_email(ops, account, email)
+            return row.blob, ops.blob(row.blob)
 
-        data = await self._backend.read(read)
-        if data is None:
-            raise NoSuchItem(f"no email {email}")
-        return data
+        blob, data = await self._backend.read(read)
+        if data is not None:
+            return data
+        stored = await self._blobs.get(blob) if self._blobs is not None else None
+        if stored is None:
+            raise StoreError(f"the bytes of email {email} (blob {blob}) are missing")
+        return stored
 
     async def in_mailbox(self, account: int, mailbox: int) -> list[Membership]:
         """The mailbox's memberships in UID order (what IMAP SELECT loads)."""

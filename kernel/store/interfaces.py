@@ -19,15 +19,15 @@ since it runs on the writer thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from kernel.store.email_text import EmailText
 from kernel.store.filters import Comparator, Filter
 from kernel.store.mail_records import EmailRow, Mailbox, MailboxCounts, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
-__all__ = ["Backend", "ReadOps", "WriteOps"]
+__all__ = ["Backend", "BlobStore", "ReadOps", "WriteOps"]
 
 T = TypeVar("T")
 
@@ -106,7 +106,11 @@ class ReadOps(Protocol):
         ...
 
     def blob(self, blob: str) -> bytes | None:
-        """The bytes of a stored blob (SHA-256 hex id), if present."""
+        """The bytes of a blob stored in the database (SHA-256 hex id), if present."""
+        ...
+
+    def existing_blobs(self, blobs: Sequence[str]) -> set[str]:
+        """Which of these blobs have a row (are referenced), wherever their bytes are."""
         ...
 
     def email_row(self, email: int) -> EmailRow | None:
@@ -314,8 +318,11 @@ class WriteOps(ReadOps, Protocol):
         """Allocate the mailbox's next UID (``uidnext``, then increment it)."""
         ...
 
-    def put_blob(self, blob: str, data: bytes, created: float) -> None:
-        """Store bytes under their SHA-256 id, or add a reference if already stored."""
+    def put_blob(self, blob: str, data: bytes | None, created: float, size: int) -> None:
+        """Store bytes under their SHA-256 id, or add a reference if already stored.
+
+        ``data`` None records a blob whose ``size`` bytes are in the blob store
+        (``blob_fs``), already written and durable."""
         ...
 
     def release_blob(self, blob: str) -> None:
@@ -406,4 +413,28 @@ class Backend(Protocol):
         The call is shielded from cancellation once submitted, so a caller always
         learns whether its write committed.
         """
+        ...
+
+
+class BlobStore(Protocol):
+    """Where large blobs' bytes live (the ``blob`` backend, e.g. ``blob_fs``).
+
+    The database keeps every blob's row and reference count; the blob store
+    keeps bytes, content-addressed, and must make :meth:`put` durable before it
+    returns, because the row that references the bytes commits after it.
+    """
+
+    async def put(self, data: bytes) -> str:
+        """Store ``data`` durably; returns its SHA-256 hex id."""
+        ...
+
+    async def get(self, blob: str) -> bytes | None:
+        """The bytes of ``blob``, if stored."""
+        ...
+
+    async def collect_garbage(
+        self, referenced: Callable[[list[str]], Awaitable[set[str]]], *, grace: float | None = None
+    ) -> Any:
+        """Delete stored blobs that ``referenced`` does not name and that are older
+        than the grace period."""
         ...

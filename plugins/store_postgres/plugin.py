@@ -1,4 +1,4 @@
-"""Hooks of the ``store_postgres`` plugin: the ``postgres`` store backend and its options."""
+"""Hooks of the ``store_postgres`` plugin: the ``postgres`` store backend, options, backups."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from kernel import BackendSpec, Kernel, Option, Section, hookimpl
+from plugins.store_postgres import backup
 from plugins.store_postgres.connection import PostgresBackend
 
 
@@ -78,4 +79,18 @@ async def _open(kernel: Kernel) -> AsyncIterator[PostgresBackend]:
 
 @hookimpl
 def stalwart_register_backends() -> list[BackendSpec]:
-    return [BackendSpec(kind="store", name="postgres", open=_open)]
+    return [
+        BackendSpec(
+            kind="store",
+            name="postgres",
+            open=_open,
+            backup=backup.backup,
+            restore=backup.restore,
+        )
+    ]
+
+
+@hookimpl
+def stalwart_required_backends() -> list[str]:
+    # Messages above store.inline_limit keep their bytes in the blob backend.
+    return ["blob"]

@@ -213,8 +213,12 @@ class PostgresReadOps:
     # ---- blobs and emails ----------------------------------------------------
 
     def blob(self, blob: str) -> bytes | None:
-        row = self._one("SELECT data FROM blobs WHERE id = %s", (blob,))
+        row = self._one("SELECT data FROM blobs WHERE id = %s AND NOT external", (blob,))
         return bytes(row[0]) if row else None
+
+    def existing_blobs(self, blobs: Sequence[str]) -> set[str]:
+        rows = self._all("SELECT id FROM blobs WHERE id = ANY(%s::text[])", (list(blobs),))
+        return {b for (b,) in rows}
 
     def email_row(self, email: int) -> EmailRow | None:
         row = self._one(f"SELECT {EMAIL_COLUMNS} FROM emails WHERE id = %s", (email,))

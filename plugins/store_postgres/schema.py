@@ -14,7 +14,7 @@ Implementation notes:
 * Migration 4's records (Sieve scripts, queue, identities, push subscriptions,
   DAV, maildrop leases) are described in ``plugins/store_sqlite/schema.py``;
   ``tests/plugins/test_store_schema_records.py`` checks that both backends
-  define the same tables and columns.
+  define the same tables, columns, indexes and foreign keys.
 * ``schema_version`` holds one row (the number of migrations applied). A store
   written by a newer server (a higher version) is refused rather than guessed at.
 * :func:`migrate` runs in one transaction under ``pg_advisory_xact_lock`` keyed
@@ -386,6 +386,10 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (mailbox, principal, name)
     );
     CREATE INDEX metadata_principal ON metadata(principal);
+    """,
+    # 6: blobs whose bytes live in the blob store (blob_fs) rather than inline.
+    """
+    ALTER TABLE blobs ADD COLUMN external BOOLEAN NOT NULL DEFAULT FALSE;
     """,
 )
 

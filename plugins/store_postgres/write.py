@@ -341,11 +341,11 @@ class PostgresWriteOps(PostgresReadOps):
 
     # ---- blobs ---------------------------------------------------------------
 
-    def put_blob(self, blob: str, data: bytes, created: float) -> None:
+    def put_blob(self, blob: str, data: bytes | None, created: float, size: int) -> None:
         self._conn.execute(
-            "INSERT INTO blobs (id, size, refs, data, created) VALUES (%s, %s, 1, %s, %s) "
-            "ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + 1",
-            (blob, len(data), data, created),
+            "INSERT INTO blobs (id, size, refs, data, created, external) "
+            "VALUES (%s, %s, 1, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET refs = blobs.refs + 1",
+            (blob, size, b"" if data is None else data, created, data is None),
         )
 
     def release_blob(self, blob: str) -> None:

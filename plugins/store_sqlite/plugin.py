@@ -1,4 +1,4 @@
-"""Hooks of the ``store_sqlite`` plugin: the ``sqlite`` store backend and its options."""
+"""Hooks of the ``store_sqlite`` plugin: the ``sqlite`` store backend, options, backups."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from kernel import BackendSpec, Kernel, Option, Section, hookimpl
+from plugins.store_sqlite import backup
 from plugins.store_sqlite.connection import SqliteBackend
 
 
@@ -72,4 +73,18 @@ async def _open(kernel: Kernel) -> AsyncIterator[SqliteBackend]:
 
 @hookimpl
 def stalwart_register_backends() -> list[BackendSpec]:
-    return [BackendSpec(kind="store", name="sqlite", open=_open)]
+    return [
+        BackendSpec(
+            kind="store",
+            name="sqlite",
+            open=_open,
+            backup=backup.backup,
+            restore=backup.restore,
+        )
+    ]
+
+
+@hookimpl
+def stalwart_required_backends() -> list[str]:
+    # Messages above store.inline_limit keep their bytes in the blob backend.
+    return ["blob"]

@@ -219,8 +219,19 @@ class SqliteReadOps:
         return [m for m in map(mailbox_from_row, rows) if m is not None]
 
     def blob(self, blob: str) -> bytes | None:
-        row = self._conn.execute("SELECT data FROM blobs WHERE id = ?", (blob,)).fetchone()
+        row = self._conn.execute(
+            "SELECT data FROM blobs WHERE id = ? AND NOT external", (blob,)
+        ).fetchone()
         return bytes(row[0]) if row else None
+
+    def existing_blobs(self, blobs: Sequence[str]) -> set[str]:
+        return {
+            b
+            for (b,) in self._conn.execute(
+                "SELECT id FROM blobs WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(blobs)),),
+            )
+        }
 
     def email_row(self, email: int) -> EmailRow | None:
         row = self._conn.execute(

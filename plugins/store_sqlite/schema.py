@@ -407,6 +407,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX metadata_principal ON metadata(principal);
     """,
+    # 6: blobs whose bytes live in the blob store (blob_fs) rather than inline.
+    """
+    ALTER TABLE blobs ADD COLUMN external INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -235,11 +235,11 @@ class SqliteWriteOps(SqliteReadOps):
             raise NoSuchItem(f"no mailbox {mailbox}")
         return int(row[0])
 
-    def put_blob(self, blob: str, data: bytes, created: float) -> None:
+    def put_blob(self, blob: str, data: bytes | None, created: float, size: int) -> None:
         self._conn.execute(
-            "INSERT INTO blobs (id, size, refs, data, created) VALUES (?, ?, 1, ?, ?) "
+            "INSERT INTO blobs (id, size, refs, data, created, external) VALUES (?, ?, 1, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET refs = refs + 1",
-            (blob, len(data), data, created),
+            (blob, size, b"" if data is None else data, created, data is None),
         )
 
     def release_blob(self, blob: str) -> None:

@@ -139,7 +139,8 @@ def test_hook_stalwart_required_backends(tmp_path: Path) -> None:
         )
     # The default store backend, sqlite, is found among installed plugins and loaded.
     k = make_kernel(tmp_path, {"needy": NeedsStore()}, {}, names=["needy"])
-    assert k.plugin_names == ("needy", "store_sqlite")
+    # ... and the blob backend it requires in turn.
+    assert k.plugin_names == ("needy", "store_sqlite", "blob_fs")
 
 
 class RequiresHostname:

@@ -300,8 +300,8 @@ async def test_postgres_email_ops_keep_the_transaction_usable(
         return EmailRow(ann, blob, 0, 1.0, 4, None, "a@x", "", "", "", False, "", "{}", modseq)
 
     def write(ops):  # type: ignore[no-untyped-def]
-        ops.put_blob(blob, b"data", 0)
-        ops.put_blob(blob, b"data", 0)
+        ops.put_blob(blob, b"data", 0, 4)
+        ops.put_blob(blob, b"data", 0, 4)
         first, second = ops.insert_email(row(1)), ops.insert_email(row(1))
         uid = ops.take_uid(inbox)
         ops.insert_membership(Membership(inbox, uid, first, 1))

@@ -12,19 +12,49 @@ import pytest
 from kernel.errors import StoreError
 from kernel.store import Store
 from kernel.testing.store_suite import *  # noqa: F403
+from plugins.blob_fs.store import FsBlobStore
 from plugins.store_sqlite.connection import SqliteBackend
 from plugins.store_sqlite.schema import MIGRATIONS
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
+@pytest.fixture(params=["inline", "blob_fs"])
+async def store(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """The suite runs twice: bytes in the database, and every message in blob_fs."""
     backend = await SqliteBackend.open(tmp_path / "store.sqlite3")
+    blobs = await FsBlobStore.open(tmp_path / "blobs") if request.param == "blob_fs" else None
     try:
-        yield Store(backend, hasher=CHEAP)
+        yield Store(backend, hasher=CHEAP, blobs=blobs, inline_limit=0)
     finally:
         await backend.aclose()
+        if blobs is not None:
+            await blobs.aclose()
+
+
+async def test_sqlite_large_messages_live_in_blob_files(tmp_path: Path) -> None:
+    backend = await SqliteBackend.open(tmp_path / "store.sqlite3")
+    blobs = await FsBlobStore.open(tmp_path / "blobs", gc_grace=0.0)
+    store = Store(backend, hasher=CHEAP, blobs=blobs, inline_limit=100)
+    try:
+        await store.directory.add_domain("example.org")
+        account = (await store.directory.add_account("ann@example.org", "pw")).id
+        inbox = (await store.mailboxes.list(account))[0].id
+        small = b"Subject: s\r\n\r\nhi\r\n"
+        big = b"Subject: b\r\n\r\n" + b"x" * 1000 + b"\r\n"
+        kept = await store.emails.append(account, small, [inbox])
+        gone = await store.emails.append(account, big, [inbox])
+        assert await blobs.exists(gone.blob) and not await blobs.exists(kept.blob)
+        assert await store.emails.raw(account, gone.email) == big
+        report = await store.collect_garbage()
+        assert report.deleted == 0 and await blobs.exists(gone.blob)  # still referenced
+        await store.emails.destroy(account, [gone.email])
+        report = await store.collect_garbage()
+        assert report.deleted == 1 and not await blobs.exists(gone.blob)
+        assert await store.emails.raw(account, kept.email) == small
+    finally:
+        await backend.aclose()
+        await blobs.aclose()
 
 
 async def test_sqlite_group_commit_batches_concurrent_writes(tmp_path: Path) -> None:
