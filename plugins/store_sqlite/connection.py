@@ -95,6 +95,8 @@ class SqliteBackend:
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._limiter = trio.CapacityLimiter(readers)
         self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
         self.statistics = WriterStatistics()
@@ -126,6 +128,10 @@ class SqliteBackend:
         self._queue.put(None)
         if self._thread is not None:
             await trio.to_thread.run_sync(self._thread.join)
+        with self._readers_lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            conn.close()
 
     async def write(self, fn: Callable[[SqliteWriteOps], T]) -> T:
         if self._closed:
@@ -140,6 +146,8 @@ class SqliteBackend:
         return job.result  # type: ignore[no-any-return]
 
     async def read(self, fn: Callable[[SqliteReadOps], T]) -> T:
+        if self._closed:
+            raise RuntimeError("the store is closed")
         return await trio.to_thread.run_sync(self._read, fn, limiter=self._limiter)
 
     def _read(self, fn: Callable[[SqliteReadOps], T]) -> T:
@@ -148,6 +156,8 @@ class SqliteBackend:
             conn = connect(self.path, busy_timeout=self._busy_timeout)
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
         conn.execute("BEGIN")
         try:
             return fn(SqliteReadOps(conn))
