@@ -327,6 +327,9 @@ def compile_count(
     dialect: Dialect, account: int, node: Filter, *, mailbox: int | None = None
 ) -> CompiledQuery:
     """SQL counting what :func:`compile_query` would select."""
+    if mailbox is None:
+        # "In mailbox M and ..." counts fastest from M's memberships.
+        mailbox, node = _mailbox_scope(node)
     builder = _Builder(dialect, scoped=mailbox is not None)
     source = _from_clause(account, mailbox, builder, join_text=False)
     where = builder.compile(node)
@@ -385,3 +388,27 @@ def compile_changed_members(mailbox: int, since: int) -> CompiledQuery:
         "WHERE m.mailbox = ? AND (m.modseq > ? OR e.modseq > ?) ORDER BY m.uid",
         [mailbox, since, since],
     )
+
+
+def _mailbox_scope(node: Filter) -> tuple[int | None, Filter]:
+    """``(M, rest)`` when ``node`` is ``InMailbox(M)`` or an ``All`` with one, else
+    ``(None, node)``. Not when MODSEQ is tested: its meaning depends on the scope."""
+    if _tests_modseq(node):
+        return None, node
+    if isinstance(node, InMailbox):
+        return node.mailbox, All()
+    if isinstance(node, All):
+        inside = [c for c in node.children if isinstance(c, InMailbox)]
+        if len(inside) == 1:
+            return inside[0].mailbox, All(tuple(c for c in node.children if c is not inside[0]))
+    return None, node
+
+
+def _tests_modseq(node: Filter) -> bool:
+    if isinstance(node, ModseqAtLeast):
+        return True
+    if isinstance(node, (All, AnyOf)):
+        return any(_tests_modseq(c) for c in node.children)
+    if isinstance(node, Not):
+        return _tests_modseq(node.child)
+    return False

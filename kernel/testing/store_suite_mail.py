@@ -502,6 +502,14 @@ async def test_store_query_paging(store: Store) -> None:
     assert past.ids == () and past.total is None
     with pytest.raises(NoSuchItem):
         await store.emails.query(account, InMailbox(boxes["INBOX"]), newest, anchor=-1)
+    for where in (
+        InMailbox(boxes["INBOX"]),
+        All((InMailbox(boxes["INBOX"]), HasKeyword("$seen"))),
+        All((InMailbox(boxes["INBOX"]), ModseqAtLeast(5))),
+    ):
+        every = (await store.emails.query(account, where, newest)).ids
+        counted = await store.emails.query(account, where, newest, limit=2, calculate_total=True)
+        assert counted.total == len(every) and counted.ids == every[:2]
     collapsed = await store.emails.query(account, All(), newest, collapse_threads=True)
     threads = [(await store.emails.get(account, e)).row.thread for e in collapsed.ids]
     assert len(threads) == len(set(threads)) < len(full)
