@@ -400,13 +400,14 @@ class Emails:
         destroyed: list[int] = await self._write(destroy)
         return destroyed
 
-    async def counts(self, account: int, mailbox: int) -> MailboxCounts:
-        """Total, unseen, unread, deleted, size and thread counts of one mailbox."""
+    async def counts(self, account: int, mailbox: int, *, threads: bool = True) -> MailboxCounts:
+        """Total, unseen, unread, deleted, size and (with ``threads``, for JMAP) thread
+        counts of one mailbox; IMAP STATUS needs no thread counts."""
 
         def read(ops: ReadOps) -> MailboxCounts:
             owned_mailbox(ops, account, mailbox)
             trash = next((m.id for m in ops.mailboxes(account) if m.role == "trash"), None)
-            return ops.mailbox_counts(mailbox, trash)
+            return ops.mailbox_counts(mailbox, trash, threads)
 
         return await self._backend.read(read)
 

@@ -199,8 +199,9 @@ class SizeBelow:
 class ModseqAtLeast:
     """The email's MODSEQ (RFC 7162 §3.1.5) is at least ``modseq``.
 
-    In a search scoped to a mailbox the MODSEQ is that of the email in the
-    mailbox (its membership's or its own, whichever is higher).
+    In a search scoped to a mailbox it is the MODSEQ of the email's entry in
+    the mailbox (set when it arrived there and when its keywords changed);
+    otherwise the highest of the email's own and its memberships'.
     """
 
     modseq: int

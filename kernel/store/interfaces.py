@@ -160,13 +160,14 @@ class ReadOps(Protocol):
         """How many emails :meth:`query_emails` would return."""
         ...
 
-    def mailbox_counts(self, mailbox: int, trash: int | None) -> MailboxCounts:
-        """The mailbox's counts; ``trash`` is the account's trash mailbox (RFC 8621 §2)."""
+    def mailbox_counts(self, mailbox: int, trash: int | None, threads: bool) -> MailboxCounts:
+        """The mailbox's counts; ``trash`` is the account's trash mailbox (RFC 8621 §2);
+        thread counts only with ``threads`` (they cost the most)."""
         ...
 
     def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
-        """Memberships whose MODSEQ (the membership's or its email's) is above ``since``,
-        in UID order, each with that MODSEQ."""
+        """Memberships whose modseq is above ``since`` (arrived, or keywords changed),
+        in UID order."""
         ...
 
     def expunged_since(self, mailbox: int, since: int) -> list[int]:

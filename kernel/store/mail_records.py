@@ -117,7 +117,8 @@ class Email:
 
     @property
     def modseq(self) -> int:
-        """The highest modseq of the email and its memberships (IMAP MODSEQ)."""
+        """The highest modseq of the email and its memberships (in a mailbox, IMAP's
+        MODSEQ is the membership's)."""
         return max([self.row.modseq, *(m.modseq for m in self.memberships)])
 
     def structure(self) -> Any:
@@ -173,8 +174,8 @@ class MailboxCounts:
     unread: int
     deleted: int
     size: int
-    threads: int
-    unread_threads: int
+    threads: int | None  # None unless asked for
+    unread_threads: int | None
 
 
 @final

@@ -43,11 +43,13 @@ from kernel.store.filters import (
     Uids,
     normalise_text,
 )
+from kernel.store.mail_records import MailboxCounts
 
 __all__ = [
     "FIELD_COLUMNS",
     "CompiledQuery",
     "Dialect",
+    "assemble_counts",
     "compile_changed_members",
     "compile_count",
     "compile_counts",
@@ -87,10 +89,10 @@ class Dialect(Protocol):
         ...
 
     def text_candidates(
-        self, columns: tuple[str, ...], needle: str
+        self, email: str, columns: tuple[str, ...], needle: str
     ) -> tuple[str, list[Any]] | None:
-        """Optionally, SQL true for emails (``e.id``) whose texts may contain
-        ``needle``: an index lookup that narrows the exact test."""
+        """Optionally, SQL true for emails (whose id is the expression ``email``)
+        whose texts may contain ``needle``: an index lookup narrowing the exact test."""
         ...
 
     def sort_text(self, expression: str) -> str:
@@ -158,7 +160,7 @@ class _Builder:
                 return self.add("e.size < ?", size)
             case ModseqAtLeast(modseq):
                 if self.scoped:
-                    return self.add("(e.modseq >= ? OR m.modseq >= ?)", modseq, modseq)
+                    return self.add("m.modseq >= ?", modseq)
                 return self.add(
                     "(e.modseq >= ? OR EXISTS (SELECT 1 FROM memberships x "
                     "WHERE x.email = e.id AND x.modseq >= ?))",
@@ -220,7 +222,9 @@ class _Builder:
     def _contains(self, columns: tuple[str, ...], needle: str) -> str:
         # The candidate test goes first so that an index narrows the rows the exact
         # test reads.
-        candidates = self.dialect.text_candidates(columns, needle)
+        candidates = self.dialect.text_candidates(
+            "m.email" if self.scoped else "e.id", columns, needle
+        )
         prefix = ""
         if candidates is not None:
             prefix = self.add(candidates[0] + " AND ", *candidates[1])
@@ -301,13 +305,16 @@ def compile_query(
     """SQL for the emails of ``account`` (or of ``mailbox``) matching ``node``, sorted.
 
     The rows are ``(email, thread, uid)``; ``uid`` is 0 without a mailbox scope.
-    Ties (and an empty ``sort``) are ordered by email id.
+    Ties are ordered by email id, descending when the last key is (an empty
+    ``sort``: ascending).
     """
     order_builder = _Builder(dialect, scoped=mailbox is not None)
     order = [
         f"{_sort_expression(order_builder, c)} {'ASC' if c.ascending else 'DESC'}" for c in sort
     ]
-    order.append("e.id ASC")
+    # Ties go by id, in the direction of the last key (so an index on (key, id)
+    # serves both).
+    order.append(f"e.id {'DESC' if sort and not sort[-1].ascending else 'ASC'}")
     join_text = any(c.key in ("from", "to", "cc", "display_from", "display_to") for c in sort)
     builder = _Builder(dialect, scoped=mailbox is not None)
     source = _from_clause(account, mailbox, builder, join_text)
@@ -330,6 +337,8 @@ def compile_count(
     if mailbox is None:
         # "In mailbox M and ..." counts fastest from M's memberships.
         mailbox, node = _mailbox_scope(node)
+    if mailbox is not None and node == All():
+        return CompiledQuery("SELECT count(*) FROM memberships WHERE mailbox = ?", [mailbox])
     builder = _Builder(dialect, scoped=mailbox is not None)
     source = _from_clause(account, mailbox, builder, join_text=False)
     where = builder.compile(node)
@@ -339,12 +348,13 @@ def compile_count(
 _SEEN_OR_DRAFT = "k.keyword IN ('$seen', '$draft')"
 
 
-def compile_counts(mailbox: int, trash: int | None) -> list[CompiledQuery]:
+def compile_counts(mailbox: int, trash: int | None, threads: bool) -> list[CompiledQuery]:
     """Queries for :class:`~kernel.store.mail_records.MailboxCounts`, in this order:
-    ``(total, size, threads)``, ``(unseen-complement, deleted, read-or-draft)`` and
-    ``(unread threads,)``."""
+    ``(total, size, threads)``, ``(seen, deleted, seen-or-draft)`` and, with
+    ``threads``, ``(unread threads,)`` (see :func:`assemble_counts`)."""
+    thread_count = "count(DISTINCT e.thread)" if threads else "NULL"
     totals = CompiledQuery(
-        "SELECT count(*), coalesce(sum(e.size), 0), count(DISTINCT e.thread) "
+        f"SELECT count(*), coalesce(sum(e.size), 0), {thread_count} "
         "FROM memberships m JOIN emails e ON e.id = m.email WHERE m.mailbox = ?",
         [mailbox],
     )
@@ -376,17 +386,29 @@ def compile_counts(mailbox: int, trash: int | None) -> list[CompiledQuery]:
         f"{trash_rule})",
         params,
     )
-    return [totals, flagged, unread_threads]
+    return [totals, flagged, unread_threads] if threads else [totals, flagged]
+
+
+def assemble_counts(rows: list[tuple[Any, ...]]) -> MailboxCounts:
+    """:class:`MailboxCounts` from the first row of each :func:`compile_counts` query."""
+    (total, size, threads), (seen, deleted, seen_or_draft), *rest = rows
+    return MailboxCounts(
+        total=int(total),
+        unseen=int(total) - int(seen),
+        unread=int(total) - int(seen_or_draft),
+        deleted=int(deleted),
+        size=int(size),
+        threads=None if threads is None else int(threads),
+        unread_threads=int(rest[0][0]) if rest else None,
+    )
 
 
 def compile_changed_members(mailbox: int, since: int) -> CompiledQuery:
     """``(mailbox, uid, email, modseq)`` of memberships changed after ``since``, by UID."""
     return CompiledQuery(
-        "SELECT m.mailbox, m.uid, m.email, "
-        "CASE WHEN e.modseq > m.modseq THEN e.modseq ELSE m.modseq END "
-        "FROM memberships m JOIN emails e ON e.id = m.email "
-        "WHERE m.mailbox = ? AND (m.modseq > ? OR e.modseq > ?) ORDER BY m.uid",
-        [mailbox, since, since],
+        "SELECT m.mailbox, m.uid, m.email, m.modseq FROM memberships m "
+        "WHERE m.mailbox = ? AND m.modseq > ? ORDER BY m.uid",
+        [mailbox, since],
     )
 
 

@@ -257,6 +257,13 @@ async def test_store_mailbox_counts(store: Store) -> None:
     assert counts.unread_threads == 1  # only "Third"
     trash_counts = await store.emails.counts(account, trash)
     assert (trash_counts.total, trash_counts.threads, trash_counts.unread_threads) == (1, 1, 1)
+    status = await store.emails.counts(account, inbox, threads=False)
+    assert (status.total, status.unseen, status.threads, status.unread_threads) == (
+        3,
+        2,
+        None,
+        None,
+    )
     empty = await store.emails.counts(account, boxes["Archive"])
     assert (empty.total, empty.size, empty.threads, empty.unread_threads) == (0, 0, 0, 0)
     assert seen.thread != draft.thread
@@ -319,8 +326,10 @@ async def _facts(store: Store, account: int, mailbox: int | None = None) -> list
             memberships = ops.memberships(email)
             if mailbox is not None and mailbox not in {m.mailbox for m in memberships}:
                 continue
-            scoped = [m.modseq for m in memberships if mailbox in (None, m.mailbox)]
-            modseq = max([row.modseq, *scoped])
+            if mailbox is None:
+                modseq = max([row.modseq, *(m.modseq for m in memberships)])
+            else:
+                modseq = next(m.modseq for m in memberships if m.mailbox == mailbox)
             text = ops.email_text(email)
             assert text is not None
             thread = tuple(keywords[e] for e in emails if rows[e].thread == row.thread)  # type: ignore[union-attr]

@@ -37,6 +37,7 @@ from kernel.store.rows import (
 )
 from kernel.store.sql_filters import (
     CompiledQuery,
+    assemble_counts,
     compile_changed_members,
     compile_count,
     compile_counts,
@@ -74,7 +75,7 @@ class PostgresDialect:
         return f"{expression} = ANY(?::bigint[])", [list(values)]
 
     def text_candidates(
-        self, columns: tuple[str, ...], needle: str
+        self, email: str, columns: tuple[str, ...], needle: str
     ) -> tuple[str, list[Any]] | None:
         return None  # the LIKE tests use the trigram indexes themselves
 
@@ -287,19 +288,9 @@ class PostgresReadOps:
     def count_emails(self, account: int, where: Filter, *, mailbox: int | None = None) -> int:
         return int(self._rows(compile_count(_DIALECT, account, where, mailbox=mailbox))[0][0])
 
-    def mailbox_counts(self, mailbox: int, trash: int | None) -> MailboxCounts:
-        totals, flagged, unread_threads = (self._rows(q)[0] for q in compile_counts(mailbox, trash))
-        total, size, threads = totals
-        seen, deleted, seen_or_draft = flagged
-        return MailboxCounts(
-            total=total,
-            unseen=total - seen,
-            unread=total - seen_or_draft,
-            deleted=deleted,
-            size=int(size),
-            threads=threads,
-            unread_threads=unread_threads[0],
-        )
+    def mailbox_counts(self, mailbox: int, trash: int | None, threads: bool) -> MailboxCounts:
+        queries = compile_counts(mailbox, trash, threads)
+        return assemble_counts([self._rows(q)[0] for q in queries])
 
     def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
         return [Membership(*row) for row in self._rows(compile_changed_members(mailbox, since))]

@@ -20,6 +20,7 @@ from kernel.store.rows import (
 )
 from kernel.store.sql_filters import (
     CompiledQuery,
+    assemble_counts,
     compile_changed_members,
     compile_count,
     compile_counts,
@@ -69,7 +70,7 @@ class SqliteDialect:
         return f"{expression} IN (SELECT value FROM json_each(?))", [json.dumps(list(values))]
 
     def text_candidates(
-        self, columns: tuple[str, ...], needle: str
+        self, email: str, columns: tuple[str, ...], needle: str
     ) -> tuple[str, list[Any]] | None:
         if len(needle) < 3:
             return None  # a trigram index cannot look up fewer than three characters
@@ -82,7 +83,7 @@ class SqliteDialect:
             grams = [grams[int(i * step)] for i in range(_MAX_TRIGRAMS)]
         terms = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
         spec = "{" + " ".join(columns) + "} : (" + terms + ")"
-        return "e.id IN (SELECT rowid FROM email_fts WHERE email_fts MATCH ?)", [spec]
+        return f"{email} IN (SELECT rowid FROM email_fts WHERE email_fts MATCH ?)", [spec]
 
     def sort_text(self, expression: str) -> str:
         return expression
@@ -320,19 +321,9 @@ class SqliteReadOps:
     def count_emails(self, account: int, where: Filter, *, mailbox: int | None = None) -> int:
         return int(self._rows(compile_count(_DIALECT, account, where, mailbox=mailbox))[0][0])
 
-    def mailbox_counts(self, mailbox: int, trash: int | None) -> MailboxCounts:
-        totals, flagged, unread_threads = (self._rows(q)[0] for q in compile_counts(mailbox, trash))
-        total, size, threads = totals
-        seen, deleted, seen_or_draft = flagged
-        return MailboxCounts(
-            total=total,
-            unseen=total - seen,
-            unread=total - seen_or_draft,
-            deleted=deleted,
-            size=size,
-            threads=threads,
-            unread_threads=unread_threads[0],
-        )
+    def mailbox_counts(self, mailbox: int, trash: int | None, threads: bool) -> MailboxCounts:
+        queries = compile_counts(mailbox, trash, threads)
+        return assemble_counts([self._rows(q)[0] for q in queries])
 
     def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
         return [Membership(*row) for row in self._rows(compile_changed_members(mailbox, since))]

@@ -411,6 +411,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE blobs ADD COLUMN external INTEGER NOT NULL DEFAULT 0;
     """,
+    # 7: indexes for QRESYNC's CHANGEDSINCE and for paging by arrival.
+    """
+    CREATE INDEX memberships_modseq ON memberships(mailbox, modseq);
+    DROP INDEX emails_account_received;
+    CREATE INDEX emails_account_received ON emails(account, received_at, id, thread);
+    """,
 )
 
 
