@@ -225,11 +225,14 @@ def queries(store: Store, corpus: Corpus, account: int, inbox: int, state: int, 
 
         return call
 
-    def status() -> Query:
-        async def call() -> int:
-            return (await store.emails.counts(account, inbox)).unseen
+    def status(threads: bool) -> Callable[[], Query]:
+        def make() -> Query:
+            async def call() -> int:
+                return (await store.emails.counts(account, inbox, threads=threads)).unseen
 
-        return call
+            return call
+
+        return make
 
     def body_word(common: bool) -> Callable[[], Query]:
         def make() -> Query:
@@ -244,7 +247,8 @@ def queries(store: Store, corpus: Corpus, account: int, inbox: int, state: int, 
         (f"Email/query receivedAt desc, {total // 2:,}+50", page(total // 2)),
         ("Mailbox/changes, 100-500 back", mailbox_log),
         ("CHANGEDSINCE/VANISHED, 100-500 back", members_changed),
-        ("STATUS (counts)", status),
+        ("IMAP STATUS (counts, no threads)", status(False)),
+        ("JMAP Mailbox counts (with threads)", status(True)),
         ("SEARCH BODY rare word (rank 2,000-30,000)", body_word(False)),
         ("SEARCH BODY common word (rank 50-2,000)", body_word(True)),
     ]
