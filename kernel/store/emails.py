@@ -48,6 +48,7 @@ from kernel.store.mail_ops import (
     MAILBOX_KIND,
     add_membership,
     check_quota,
+    count_keyword_change,
     duplicate_email,
     owned_email,
     owned_mailbox,
@@ -141,6 +142,7 @@ class Emails:
         if not mailboxes:
             raise ValueError("an email must be in at least one mailbox")
         flags = sorted({_check_keyword(k) for k in keywords})
+        flagset = frozenset(flags)
         received = self._clock() if received_at is None else received_at
         prepared = await trio.to_thread.run_sync(Prepared, account, raw, received)
         targets = list(dict.fromkeys(mailboxes))
@@ -164,11 +166,13 @@ class Emails:
             ops.insert_email_text(email, prepared.text)
             thread = assign_thread(ops, account, email, prepared)
             uids = {}
-            for mailbox in targets:
-                uids[mailbox] = add_membership(ops, account, mailbox, email, modseq)
-                tx.touched.add(mailbox)
             for keyword in flags:
                 ops.add_keyword(email, keyword)
+            for mailbox in targets:
+                uids[mailbox] = add_membership(
+                    ops, account, mailbox, email, modseq, size=prepared.size, keywords=flagset
+                )
+                tx.touched.add(mailbox)
             ops.add_used(account, prepared.size)
             ops.record_change(account, modseq, EMAIL_KIND, email, created=True)
             return AppendResult(
@@ -232,11 +236,14 @@ class Emails:
             for email in targets:
                 owned_email(ops, account, email)
             for email in targets:
+                before = ops.keywords(email)
                 changed = [ops.add_keyword(email, k) for k in adding]
                 changed += [ops.remove_keyword(email, k) for k in removing]
                 if any(changed):
+                    after = ops.keywords(email)
                     ops.touch_email(email, modseq)
                     for membership in ops.memberships(email):
+                        count_keyword_change(ops, membership.mailbox, before, after)
                         ops.touch_membership(membership.mailbox, email, modseq)
                         touch_mailbox(ops, account, membership.mailbox, modseq)
                         tx.touched.add(membership.mailbox)
@@ -314,7 +321,15 @@ class Emails:
                     new = email
                     ops.touch_email(email, modseq)
                     ops.record_change(account, modseq, EMAIL_KIND, email)
-                uid = add_membership(ops, owner, target, new, target_modseq)
+                uid = add_membership(
+                    ops,
+                    owner,
+                    target,
+                    new,
+                    target_modseq,
+                    size=rows[email].size,
+                    keywords=ops.keywords(new),
+                )
                 pairs.append((source_uids.get(email, 0), uid))
                 created.append(new)
             tx.touched.add(target)
@@ -358,7 +373,7 @@ class Emails:
 
         def update(ops: WriteOps, tx: _Tx) -> int:
             modseq = tx.modseq(account)
-            owned_email(ops, account, email)
+            row = owned_email(ops, account, email)
             for mailbox in (*adding, *removing):
                 owned_mailbox(ops, account, mailbox)
             current = _mailboxes_of(ops, email)
@@ -367,7 +382,15 @@ class Emails:
                 raise PreconditionFailed("an email must stay in at least one mailbox")
             for mailbox in adding:
                 if mailbox not in current:
-                    add_membership(ops, account, mailbox, email, modseq)
+                    add_membership(
+                        ops,
+                        account,
+                        mailbox,
+                        email,
+                        modseq,
+                        size=row.size,
+                        keywords=ops.keywords(email),
+                    )
                     tx.touched.add(mailbox)
             for mailbox in removing:
                 if mailbox in current:

@@ -161,8 +161,8 @@ class ReadOps(Protocol):
         ...
 
     def mailbox_counts(self, mailbox: int, trash: int | None, threads: bool) -> MailboxCounts:
-        """The mailbox's counts; ``trash`` is the account's trash mailbox (RFC 8621 §2);
-        thread counts only with ``threads`` (they cost the most)."""
+        """The mailbox's counts, from its counters; ``trash`` is the account's trash
+        mailbox (RFC 8621 §2); thread counts (queried) only with ``threads``."""
         ...
 
     def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
@@ -373,6 +373,12 @@ class WriteOps(ReadOps, Protocol):
 
     def add_thread_refs(self, account: int, thread: int, message_ids: list[str]) -> None:
         """Index Message-IDs (own and referenced) under a thread."""
+        ...
+
+    def adjust_mailbox_counts(
+        self, mailbox: int, messages: int, size: int, seen: int, seen_or_draft: int, deleted: int
+    ) -> None:
+        """Add these deltas to the mailbox's counters (see :meth:`ReadOps.mailbox_counts`)."""
         ...
 
     def add_blob_ref(self, blob: str) -> None:

@@ -8,6 +8,9 @@ Conventions kept here once:
   mailbox too (HIGHESTMODSEQ), and both are logged;
 * a removed membership leaves a tombstone ``(mailbox, uid, modseq)`` for
   QRESYNC's VANISHED (RFC 7162 §3.2.10);
+* each mailbox counts its messages, bytes, and messages with ``$seen``, with
+  ``$seen`` or ``$draft``, and with ``$deleted``, in the same transaction as
+  the change (IMAP STATUS reads them instead of scanning);
 * an email left in no mailbox is destroyed and its size credited to the
   account's quota; blob references are released last, sorted, so concurrent
   transactions lock shared blobs in one order.
@@ -26,6 +29,7 @@ __all__ = [
     "MAILBOX_KIND",
     "add_membership",
     "check_quota",
+    "count_keyword_change",
     "duplicate_email",
     "owned_email",
     "owned_mailbox",
@@ -70,10 +74,35 @@ def touch_mailbox(ops: WriteOps, account: int, mailbox: int, modseq: int) -> Non
     ops.record_change(account, modseq, MAILBOX_KIND, mailbox)
 
 
-def add_membership(ops: WriteOps, account: int, mailbox: int, email: int, modseq: int) -> int:
-    """Put ``email`` in ``mailbox`` under a new UID; returns the UID."""
+def _flag_counts(keywords: frozenset[str]) -> tuple[int, int, int]:
+    seen = "$seen" in keywords
+    return int(seen), int(seen or "$draft" in keywords), int("$deleted" in keywords)
+
+
+def count_keyword_change(
+    ops: WriteOps, mailbox: int, before: frozenset[str], after: frozenset[str]
+) -> None:
+    """Keep ``mailbox``'s counters right after an email in it changed keywords."""
+    old, new = _flag_counts(before), _flag_counts(after)
+    if old != new:
+        ops.adjust_mailbox_counts(mailbox, 0, 0, *(n - o for n, o in zip(new, old, strict=True)))
+
+
+def add_membership(
+    ops: WriteOps,
+    account: int,
+    mailbox: int,
+    email: int,
+    modseq: int,
+    *,
+    size: int,
+    keywords: frozenset[str],
+) -> int:
+    """Put ``email`` (of ``size`` bytes, with ``keywords``) in ``mailbox`` under a new
+    UID, counting it in the mailbox's counters; returns the UID."""
     uid = ops.take_uid(mailbox)
     ops.insert_membership(Membership(mailbox, uid, email, modseq))
+    ops.adjust_mailbox_counts(mailbox, 1, size, *_flag_counts(keywords))
     touch_mailbox(ops, account, mailbox, modseq)
     return uid
 
@@ -119,12 +148,14 @@ def remove_memberships(
         if uid is None:
             continue
         removed.append(uid)
+        row = ops.email_row(email)
+        assert row is not None
+        flags = _flag_counts(ops.keywords(email))
+        ops.adjust_mailbox_counts(mailbox, -1, -row.size, *(-f for f in flags))
         if ops.memberships(email):
             ops.touch_email(email, modseq)
             ops.record_change(account, modseq, EMAIL_KIND, email)
             continue
-        row = ops.email_row(email)
-        assert row is not None
         ops.delete_email(email)
         ops.add_used(account, -row.size)
         ops.record_change(account, modseq, EMAIL_KIND, email, destroyed=True)

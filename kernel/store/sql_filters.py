@@ -46,6 +46,7 @@ from kernel.store.filters import (
 from kernel.store.mail_records import MailboxCounts
 
 __all__ = [
+    "COUNTER_COLUMNS",
     "FIELD_COLUMNS",
     "CompiledQuery",
     "Dialect",
@@ -348,28 +349,20 @@ def compile_count(
 _SEEN_OR_DRAFT = "k.keyword IN ('$seen', '$draft')"
 
 
+#: The counters every mailbox row keeps, in the order of
+#: ``WriteOps.adjust_mailbox_counts``'s deltas.
+COUNTER_COLUMNS = "count_messages, count_bytes, count_seen, count_seen_or_draft, count_deleted"
+
+
 def compile_counts(mailbox: int, trash: int | None, threads: bool) -> list[CompiledQuery]:
-    """Queries for :class:`~kernel.store.mail_records.MailboxCounts`, in this order:
-    ``(total, size, threads)``, ``(seen, deleted, seen-or-draft)`` and, with
-    ``threads``, ``(unread threads,)`` (see :func:`assemble_counts`)."""
-    thread_count = "count(DISTINCT e.thread)" if threads else "NULL"
-    totals = CompiledQuery(
-        f"SELECT count(*), coalesce(sum(e.size), 0), {thread_count} "
-        "FROM memberships m JOIN emails e ON e.id = m.email WHERE m.mailbox = ?",
-        [mailbox],
-    )
-    flagged = CompiledQuery(
-        "SELECT "
-        "coalesce(sum(CASE WHEN k.keyword = '$seen' THEN 1 ELSE 0 END), 0), "
-        "coalesce(sum(CASE WHEN k.keyword = '$deleted' THEN 1 ELSE 0 END), 0), "
-        f"count(DISTINCT CASE WHEN {_SEEN_OR_DRAFT} THEN m.email END) "
-        "FROM memberships m JOIN keywords k ON k.email = m.email WHERE m.mailbox = ? "
-        "AND k.keyword IN ('$seen', '$draft', '$deleted')",
-        [mailbox],
-    )
+    """Queries for :class:`~kernel.store.mail_records.MailboxCounts`: the counters
+    and, with ``threads``, ``(threads, unread threads)`` (see :func:`assemble_counts`)."""
+    queries = [CompiledQuery(f"SELECT {COUNTER_COLUMNS} FROM mailboxes WHERE id = ?", [mailbox])]
+    if not threads:
+        return queries
     # RFC 8621 §2 unreadThreads: threads with an email here and an unread email
     # anywhere, the trash counted as a separate world.
-    params: list[Any] = [mailbox]
+    params: list[Any] = [mailbox, mailbox]
     trash_rule = ""
     if trash is not None:
         operator = "=" if trash == mailbox else "<>"
@@ -378,28 +371,32 @@ def compile_counts(mailbox: int, trash: int | None, threads: bool) -> list[Compi
             f"AND t.mailbox {operator} ?)"
         )
         params.append(trash)
-    unread_threads = CompiledQuery(
-        "SELECT count(DISTINCT e.thread) FROM memberships m JOIN emails e ON e.id = m.email "
-        "WHERE m.mailbox = ? AND EXISTS (SELECT 1 FROM emails u "
-        "WHERE u.account = e.account AND u.thread = e.thread "
-        f"AND NOT EXISTS (SELECT 1 FROM keywords k WHERE k.email = u.id AND {_SEEN_OR_DRAFT})"
-        f"{trash_rule})",
-        params,
+    queries.append(
+        CompiledQuery(
+            "SELECT (SELECT count(DISTINCT e.thread) FROM memberships m "
+            "JOIN emails e ON e.id = m.email WHERE m.mailbox = ?), "
+            "(SELECT count(DISTINCT e.thread) FROM memberships m JOIN emails e "
+            "ON e.id = m.email WHERE m.mailbox = ? AND EXISTS (SELECT 1 FROM emails u "
+            "WHERE u.account = e.account AND u.thread = e.thread "
+            f"AND NOT EXISTS (SELECT 1 FROM keywords k WHERE k.email = u.id AND {_SEEN_OR_DRAFT})"
+            f"{trash_rule}))",
+            params,
+        )
     )
-    return [totals, flagged, unread_threads] if threads else [totals, flagged]
+    return queries
 
 
 def assemble_counts(rows: list[tuple[Any, ...]]) -> MailboxCounts:
     """:class:`MailboxCounts` from the first row of each :func:`compile_counts` query."""
-    (total, size, threads), (seen, deleted, seen_or_draft), *rest = rows
+    (total, size, seen, seen_or_draft, deleted), *rest = rows
     return MailboxCounts(
         total=int(total),
         unseen=int(total) - int(seen),
         unread=int(total) - int(seen_or_draft),
         deleted=int(deleted),
         size=int(size),
-        threads=None if threads is None else int(threads),
-        unread_threads=int(rest[0][0]) if rest else None,
+        threads=int(rest[0][0]) if rest else None,
+        unread_threads=int(rest[0][1]) if rest else None,
     )
 
 

@@ -269,6 +269,59 @@ async def test_store_mailbox_counts(store: Store) -> None:
     assert seen.thread != draft.thread
 
 
+async def test_store_mailbox_counters_follow_every_change(store: Store) -> None:
+    ann = await _account(store)
+    bob = await _account(store, "bob@example.org")
+    boxes = sorted((await _boxes(store, ann)).values())
+    rng = random.Random(11)
+    flags = ["$seen", "$draft", "$deleted", "$flagged"]
+    emails: list[int] = []
+    for step in range(120):
+        action = rng.choice(
+            ["append", "append", "copy", "move", "flags", "remove", "set", "destroy"]
+        )
+        try:
+            if action == "append" or not emails:
+                result = await store.emails.append(
+                    ann,
+                    _raw(message_id=f"{step}@x", body="x" * rng.randint(1, 300)),
+                    rng.sample(boxes, rng.randint(1, 2)),
+                    keywords=rng.sample(flags, rng.randint(0, 3)),
+                )
+                emails.append(result.email)
+                continue
+            email = rng.choice(emails)
+            current = (await store.emails.get(ann, email)).mailboxes
+            if action == "copy":
+                copied = await store.emails.copy(ann, [email], rng.choice(boxes))
+                emails.extend(e for e in copied.emails if e not in emails)
+            elif action == "move":
+                await store.emails.move(ann, rng.choice(list(current)), [email], rng.choice(boxes))
+            elif action == "flags":
+                await store.emails.set_keywords(
+                    ann, [email], add=rng.sample(flags, 1), remove=rng.sample(flags, 1)
+                )
+            elif action == "remove":
+                await store.emails.remove(ann, rng.choice(list(current)), [email])
+            elif action == "set":
+                await store.emails.set_mailboxes(ann, email, add=[rng.choice(boxes)])
+            else:
+                await store.emails.destroy(ann, [email])
+        except NoSuchItem:
+            emails.remove(email)  # destroyed by an earlier removal
+    bob_inbox = (await _boxes(store, bob))["INBOX"]
+    for mailbox in [*boxes, bob_inbox]:
+        owner = bob if mailbox == bob_inbox else ann
+        members = await store.emails.in_mailbox(owner, mailbox)
+        loaded = [await store.emails.get(owner, m.email) for m in members]
+        counts = await store.emails.counts(owner, mailbox, threads=False)
+        assert counts.total == len(loaded)
+        assert counts.size == sum(e.row.size for e in loaded)
+        assert counts.unseen == sum("$seen" not in e.keywords for e in loaded)
+        assert counts.unread == sum(not {"$seen", "$draft"} & e.keywords for e in loaded)
+        assert counts.deleted == sum("$deleted" in e.keywords for e in loaded)
+
+
 # ---- queries against the reference evaluation --------------------------------
 
 _DAY = 86_400.0

@@ -494,3 +494,14 @@ class PostgresWriteOps(PostgresReadOps):
             "ON CONFLICT (mailbox, principal, name) DO UPDATE SET value = excluded.value",
             (mailbox, principal, name, value),
         )
+
+    def adjust_mailbox_counts(
+        self, mailbox: int, messages: int, size: int, seen: int, seen_or_draft: int, deleted: int
+    ) -> None:
+        self._conn.execute(
+            "UPDATE mailboxes SET "
+            "count_messages = count_messages + %s, count_bytes = count_bytes + %s, "
+            "count_seen = count_seen + %s, count_seen_or_draft = count_seen_or_draft + %s, "
+            "count_deleted = count_deleted + %s WHERE id = %s",
+            (messages, size, seen, seen_or_draft, deleted, mailbox),
+        )

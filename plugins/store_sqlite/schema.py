@@ -417,6 +417,26 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX emails_account_received;
     CREATE INDEX emails_account_received ON emails(account, received_at, id, thread);
     """,
+    # 8: per-mailbox counters kept by every write (IMAP STATUS without a scan).
+    """
+    ALTER TABLE mailboxes ADD COLUMN count_messages INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE mailboxes ADD COLUMN count_bytes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE mailboxes ADD COLUMN count_seen INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE mailboxes ADD COLUMN count_seen_or_draft INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE mailboxes ADD COLUMN count_deleted INTEGER NOT NULL DEFAULT 0;
+    UPDATE mailboxes SET
+        count_messages = (SELECT count(*) FROM memberships m WHERE m.mailbox = mailboxes.id),
+        count_bytes = (SELECT coalesce(sum(e.size), 0) FROM memberships m
+                       JOIN emails e ON e.id = m.email WHERE m.mailbox = mailboxes.id),
+        count_seen = (SELECT count(*) FROM memberships m JOIN keywords k ON k.email = m.email
+                      WHERE m.mailbox = mailboxes.id AND k.keyword = '$seen'),
+        count_seen_or_draft = (SELECT count(DISTINCT m.email) FROM memberships m
+                               JOIN keywords k ON k.email = m.email
+                               WHERE m.mailbox = mailboxes.id
+                               AND k.keyword IN ('$seen', '$draft')),
+        count_deleted = (SELECT count(*) FROM memberships m JOIN keywords k ON k.email = m.email
+                         WHERE m.mailbox = mailboxes.id AND k.keyword = '$deleted');
+    """,
 )
 
 

@@ -393,3 +393,14 @@ class SqliteWriteOps(SqliteReadOps):
             "ON CONFLICT (mailbox, principal, name) DO UPDATE SET value = excluded.value",
             (mailbox, principal, name, value),
         )
+
+    def adjust_mailbox_counts(
+        self, mailbox: int, messages: int, size: int, seen: int, seen_or_draft: int, deleted: int
+    ) -> None:
+        self._conn.execute(
+            "UPDATE mailboxes SET "
+            "count_messages = count_messages + ?, count_bytes = count_bytes + ?, "
+            "count_seen = count_seen + ?, count_seen_or_draft = count_seen_or_draft + ?, "
+            "count_deleted = count_deleted + ? WHERE id = ?",
+            (messages, size, seen, seen_or_draft, deleted, mailbox),
+        )
