@@ -14,6 +14,7 @@ so that UIDs and per-mailbox MODSEQs are at hand).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -43,13 +44,14 @@ from kernel.store.filters import (
     Uids,
     normalise_text,
 )
-from kernel.store.mail_records import MailboxCounts
+from kernel.store.mail_records import MailboxCounts, Membership
 
 __all__ = [
     "COUNTER_COLUMNS",
     "FIELD_COLUMNS",
     "CompiledQuery",
     "Dialect",
+    "SqlMailReads",
     "assemble_counts",
     "compile_changed_members",
     "compile_count",
@@ -431,3 +433,40 @@ def _tests_modseq(node: Filter) -> bool:
     if isinstance(node, Not):
         return _tests_modseq(node.child)
     return False
+
+
+class SqlMailReads(ABC):
+    """The query reads of :class:`~kernel.store.interfaces.ReadOps`, written once over
+    :meth:`_rows` (run a compiled query in the backend's own placeholder style) and
+    :attr:`dialect`; SQL backends' read operations inherit them."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def _rows(self, query: CompiledQuery) -> list[tuple[Any, ...]]:
+        """The rows of ``query``, run the backend's way."""
+
+    def query_emails(
+        self,
+        account: int,
+        where: Filter,
+        sort: Sequence[Comparator],
+        *,
+        mailbox: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[int, int, int]]:
+        query = compile_query(
+            self.dialect, account, where, sort, mailbox=mailbox, limit=limit, offset=offset
+        )
+        return [(e, t, u) for e, t, u in self._rows(query)]
+
+    def count_emails(self, account: int, where: Filter, *, mailbox: int | None = None) -> int:
+        return int(self._rows(compile_count(self.dialect, account, where, mailbox=mailbox))[0][0])
+
+    def mailbox_counts(self, mailbox: int, trash: int | None, threads: bool) -> MailboxCounts:
+        queries = compile_counts(mailbox, trash, threads)
+        return assemble_counts([self._rows(q)[0] for q in queries])
+
+    def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
+        return [Membership(*row) for row in self._rows(compile_changed_members(mailbox, since))]

@@ -23,8 +23,7 @@ from typing import Any
 import psycopg
 
 from kernel.store.email_text import EmailText
-from kernel.store.filters import Comparator, Filter
-from kernel.store.mail_records import EmailRow, Mailbox, MailboxCounts, Membership
+from kernel.store.mail_records import EmailRow, Mailbox, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 from kernel.store.rows import (
     EMAIL_COLUMNS,
@@ -35,14 +34,7 @@ from kernel.store.rows import (
     mailbox_from_row,
     principal_from_row,
 )
-from kernel.store.sql_filters import (
-    CompiledQuery,
-    assemble_counts,
-    compile_changed_members,
-    compile_count,
-    compile_counts,
-    compile_query,
-)
+from kernel.store.sql_filters import CompiledQuery, SqlMailReads
 
 __all__ = ["PostgresDialect", "PostgresReadOps"]
 
@@ -86,8 +78,10 @@ class PostgresDialect:
 _DIALECT = PostgresDialect()
 
 
-class PostgresReadOps:
+class PostgresReadOps(SqlMailReads):
     """Read operations over one connection (the transaction is the caller's)."""
+
+    dialect = _DIALECT
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
@@ -269,31 +263,6 @@ class PostgresReadOps:
     def email_text(self, email: int) -> EmailText | None:
         row = self._one(f"SELECT {EMAIL_TEXT_COLUMNS} FROM email_text WHERE email = %s", (email,))
         return EmailText(*row) if row else None
-
-    def query_emails(
-        self,
-        account: int,
-        where: Filter,
-        sort: Sequence[Comparator],
-        *,
-        mailbox: int | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[tuple[int, int, int]]:
-        query = compile_query(
-            _DIALECT, account, where, sort, mailbox=mailbox, limit=limit, offset=offset
-        )
-        return [(e, t, u) for e, t, u in self._rows(query)]
-
-    def count_emails(self, account: int, where: Filter, *, mailbox: int | None = None) -> int:
-        return int(self._rows(compile_count(_DIALECT, account, where, mailbox=mailbox))[0][0])
-
-    def mailbox_counts(self, mailbox: int, trash: int | None, threads: bool) -> MailboxCounts:
-        queries = compile_counts(mailbox, trash, threads)
-        return assemble_counts([self._rows(q)[0] for q in queries])
-
-    def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
-        return [Membership(*row) for row in self._rows(compile_changed_members(mailbox, since))]
 
     def expunged_since(self, mailbox: int, since: int) -> list[int]:
         rows = self._all(
