@@ -13,7 +13,6 @@ the counting starts and closes it before it ends.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import tempfile
@@ -30,7 +29,7 @@ from plugins.store_sqlite.connection import SqliteBackend
 
 __all__ = ["DSN", "PostgresTarget", "SqliteTarget", "postgres_unreachable"]
 
-DSN = os.environ.get("STALWART_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+from kernel.testing.postgres import DSN
 
 
 def postgres_unreachable() -> str | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -29,10 +28,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from kernel.testing.postgres import admin_connection
 from plugins.store_postgres import schema as pg_schema
 from plugins.store_sqlite import schema as sqlite_schema
 
-DSN = os.environ.get("STALWART_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 T0 = 1_700_000_000.0
 BLOB = "ab" * 32
 DAY = 86400.0
@@ -118,22 +117,12 @@ def sqlite_db(tmp_path: Path) -> Iterator[Db]:
         conn.close()
 
 
-def _admin() -> psycopg.Connection:
-    try:
-        return psycopg.connect(DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL is not reachable at STALWART_TEST_POSTGRES_DSN: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.fixture
 def postgres_db() -> Iterator[Db]:
     """A new PostgreSQL schema, not yet migrated; dropped afterwards."""
     schema = f"test_{secrets.token_hex(6)}"
     name = sql.Identifier(schema)
-    with _admin() as conn:
+    with admin_connection() as conn:
 
         def migrate() -> int:
             version = pg_schema.migrate(conn, schema)

@@ -8,13 +8,11 @@ PostgreSQL client tools.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 import trio
 from psycopg import sql
@@ -22,25 +20,15 @@ from psycopg import sql
 from kernel.cli import main
 from kernel.config.loader import ENV_CONFIG_DIR
 from kernel.store import Store
+from kernel.testing.postgres import DSN, admin_connection
 from plugins.store_postgres.connection import PostgresBackend
 
-DSN = os.environ.get("STALWART_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 TOOLS = shutil.which("pg_dump") is not None and shutil.which("pg_restore") is not None
 needs_tools = pytest.mark.skipif(not TOOLS, reason="pg_dump/pg_restore are not installed")
 
 
-def _admin() -> psycopg.Connection:
-    try:
-        return psycopg.connect(DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL is not reachable at STALWART_TEST_POSTGRES_DSN: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 def _drop(schema: str) -> None:
-    with _admin() as conn:
+    with admin_connection() as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
@@ -50,7 +38,7 @@ def schema(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     monkeypatch.delenv(ENV_CONFIG_DIR, raising=False)
     monkeypatch.chdir(tmp_path)
     name = f"test_{secrets.token_hex(6)}"
-    _admin().close()
+    admin_connection().close()
     site = tmp_path / "site"
     site.mkdir()
     (site / "50-store.yaml").write_text(

@@ -10,7 +10,6 @@ without a reachable server (``STALWART_TEST_POSTGRES_DSN``), failed under CI.
 from __future__ import annotations
 
 import importlib.util
-import os
 import random
 import secrets
 import sys
@@ -18,15 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import psycopg
 import pytest
 import trio
 from psycopg import sql
 
 from kernel.store import Store
+from kernel.testing.postgres import DSN, admin_connection
 from plugins.store_postgres.connection import PostgresBackend
 
-DSN = os.environ.get("STALWART_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 HARNESS = Path(__file__).resolve().parents[1] / "store_sqlite" / "durability_child.py"
 ROUNDS = 5
 
@@ -45,13 +43,7 @@ def _harness() -> ModuleType:
 @pytest.fixture
 def schema() -> Iterator[str]:
     """A fresh schema name; the schema is dropped afterwards."""
-    try:
-        conn = psycopg.connect(DSN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL is not reachable at STALWART_TEST_POSTGRES_DSN: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    conn = admin_connection()
     name = f"test_{secrets.token_hex(6)}"
     with conn:
         try:

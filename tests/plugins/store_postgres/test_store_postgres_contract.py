@@ -8,7 +8,6 @@ under CI (``CI=true``), where that is a failure.
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
@@ -20,30 +19,20 @@ from psycopg import sql
 
 from kernel.errors import StoreError
 from kernel.store import Store
+from kernel.testing.postgres import DSN, admin_connection
 from kernel.testing.store_suite import *  # noqa: F403
 from plugins.store_postgres.connection import PostgresBackend
 from plugins.store_postgres.schema import MIGRATIONS
 from plugins.store_postgres.write import PostgresWriteOps
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-DSN = os.environ.get("STALWART_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _admin(dsn: str = DSN) -> psycopg.Connection:
-    try:
-        return psycopg.connect(dsn, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL is not reachable at STALWART_TEST_POSTGRES_DSN: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 @pytest.fixture
 def schema() -> Iterator[str]:
     """A fresh schema name; the schema is dropped afterwards."""
     name = f"test_{secrets.token_hex(6)}"
-    with _admin() as conn:
+    with admin_connection() as conn:
         try:
             yield name
         finally:
@@ -67,7 +56,7 @@ async def store(backend: PostgresBackend) -> AsyncIterator[Store]:
 async def test_postgres_refuses_newer_schema(schema: str) -> None:
     backend = await PostgresBackend.open(DSN, schema=schema)
     await backend.aclose()
-    with _admin() as conn:
+    with admin_connection() as conn:
         conn.execute(
             sql.SQL("UPDATE {}.schema_version SET version = %s").format(sql.Identifier(schema)),
             (len(MIGRATIONS) + 1,),
@@ -87,7 +76,7 @@ async def test_postgres_concurrent_open_migrates_once(schema: str) -> None:
             nursery.start_soon(open_one)
     for backend in backends:
         await backend.aclose()
-    with _admin() as conn:
+    with admin_connection() as conn:
         row = conn.execute(
             sql.SQL("SELECT count(*), max(version) FROM {}.schema_version").format(
                 sql.Identifier(schema)
@@ -265,7 +254,7 @@ async def test_postgres_account_and_alias_cannot_share_an_address(store: Store) 
 async def test_postgres_role_owning_only_its_schema_can_run(schema: str) -> None:
     # A least-privileged deployment: the role may not create schemas, only use its own.
     role = f"stalwart_{secrets.token_hex(4)}"
-    with _admin() as conn:
+    with admin_connection() as conn:
         conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
         try:
             conn.execute(
