@@ -249,6 +249,25 @@ def stalwart_authenticate(
     """
 
 
+@hookspec
+def stalwart_login_failed(kernel: Kernel, credentials: Credentials, reason: str) -> None:
+    """Learn that a login failed after the directory had vouched for the user.
+
+    *When called:* by :mod:`kernel.login` when a SASL exchange fails in the SASL
+    engine after a directory answered a ``kind="scram"`` lookup (a wrong
+    SCRAM-SHA-256 proof: only the engine can tell), so that the directory counts
+    the failure as it counts wrong passwords (throttling, fail2ban feeds).
+    Failures a directory decided itself are not reported again.
+
+    :param kernel: the running kernel.
+    :param credentials: the lookup that preceded the failure (``secret`` empty).
+    :param reason: a short reason (``invalid credentials``).
+    :returns: nothing; every plugin is called.
+    *May block:* no; record in memory only.
+    *Since:* 0.1
+    """
+
+
 # --------------------------------------------------------------------------
 # Telemetry
 # --------------------------------------------------------------------------

@@ -123,15 +123,20 @@ class Credentials:
     """What a client presented to log in.
 
     Args:
-        kind: ``password`` (a password or app password) or ``token`` (a bearer
-            token, e.g. from OAUTHBEARER or an HTTP ``Authorization`` header).
+        kind: ``password`` (a password or app password), ``token`` (a bearer
+            token, e.g. from OAUTHBEARER or an HTTP ``Authorization`` header) or
+            ``scram``: a SCRAM-SHA-256 exchange asks for the user's stored keys
+            (the SASL engine checks the client's proof itself), and a directory
+            that knows the user answers ``AuthResult(ok=True, account=...,
+            attributes={"scram": kernel.sasl.ScramKeys})``, or ``ok=False`` when
+            the user may not log in now (disabled, throttled).
         username: the login name as given (``None`` for a bare token).
-        secret: the password or token.
+        secret: the password or token (empty for ``scram``).
         protocol: the protocol asking (``imap``, ``smtp``, ``http``...).
         remote: the client's IP address, for throttling and logs.
     """
 
-    kind: Literal["password", "token"]
+    kind: Literal["password", "token", "scram"]
     username: str | None
     secret: str = field(repr=False)
     protocol: str

@@ -1,6 +1,6 @@
 """The configuration sections the kernel itself owns.
 
-``server``, ``logging``, ``config``, ``tls``, ``listeners`` and the backend
+``server``, ``logging``, ``config``, ``tls``, ``auth``, ``listeners`` and the backend
 selectors ``store``, ``blob`` and ``events``; plugins add theirs through
 ``stalwart_register_config_sections``. The top-level ``plugins`` list is not a
 section: it is the one top-level key that holds a list.
@@ -222,6 +222,38 @@ _LISTENERS = Section(
 )
 
 
+_AUTH = Section(
+    "auth",
+    "How clients log in to every mail protocol (SASL, RFC 4422; LOGIN, USER/PASS).",
+    (
+        Option(
+            "mechanisms",
+            "string-list",
+            ["SCRAM-SHA-256", "PLAIN", "LOGIN", "OAUTHBEARER"],
+            "SASL mechanisms offered, in this order of preference.",
+            schema={
+                "items": {"enum": ["SCRAM-SHA-256", "PLAIN", "LOGIN", "OAUTHBEARER"]},
+                "uniqueItems": True,
+            },
+        ),
+        Option(
+            "allow_plaintext_without_tls",
+            "boolean",
+            False,
+            "Accept passwords and bearer tokens over unencrypted connections (IMAP "
+            "LOGIN, POP3 USER/PASS, AUTH PLAIN/LOGIN/OAUTHBEARER). Only for tests and "
+            "loopback-only setups (RFC 8314).",
+        ),
+        Option(
+            "max_response",
+            "size",
+            "16KiB",
+            "Largest SASL response a client may send in one step.",
+        ),
+    ),
+)
+
+
 def _backend(kind: str, default: str, help: str, *extra: Option) -> Section:
     return Section(
         kind,
@@ -244,6 +276,7 @@ KERNEL_SECTIONS: tuple[Section, ...] = (
     _LOGGING,
     _CONFIG,
     _TLS,
+    _AUTH,
     _LISTENERS,
     _backend(
         "store",

@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 import trio
 
 from kernel import AuthResult, CommandSpec, Credentials, Kernel, Option, Section, hookimpl
+from kernel.sasl import ScramKeys
 from kernel.stash import StashKey
+from kernel.store.directory import Directory, normalize_address
 from plugins.directory.commands import COMMANDS
 from plugins.directory.throttle import FailureThrottle
 
@@ -93,6 +95,10 @@ def stalwart_authenticate(
             await trio.lowlevel.checkpoint()
             return AuthResult(ok=False, account=login or None, reason="too many failures")
         directory = kernel.store.directory
+        if credentials.kind == "scram":
+            # The SASL engine checks the proof; a wrong one comes back through
+            # stalwart_login_failed, so nothing is counted here.
+            return await _scram_lookup(directory, login)
         if credentials.kind == "token":
             result = await directory.verify_token(credentials.secret, credentials.username)
         else:
@@ -106,6 +112,27 @@ def stalwart_authenticate(
         return result
 
     return check
+
+
+async def _scram_lookup(directory: Directory, login: str) -> AuthResult | None:
+    secret = await directory.scram_secret(login)
+    if secret is None:
+        principal = await directory.principal(login)
+        if principal is None:
+            return None
+        reason = "account disabled" if not principal.enabled else "no SCRAM keys"
+        return AuthResult(ok=False, account=principal.name, reason=reason)
+    keys = ScramKeys(secret.salt, secret.iterations, secret.stored_key, secret.server_key)
+    return AuthResult(ok=True, account=normalize_address(login), attributes={"scram": keys})
+
+
+@hookimpl
+def stalwart_login_failed(kernel: Kernel, credentials: Credentials, reason: str) -> None:
+    throttle = _throttle(kernel)
+    throttle.fail(f"ip:{credentials.remote}")
+    login = (credentials.username or "").strip().lower()
+    if login:
+        throttle.fail(f"account:{login}")
 
 
 @hookimpl
