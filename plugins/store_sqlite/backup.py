@@ -20,7 +20,9 @@ Implementation notes:
   backup to a temporary file next to the target, checks and fsyncs it, removes
   stale ``-wal``/``-shm``/``-journal`` files (a stale log would otherwise be
   replayed into the restored file) and renames the copy over the target, then
-  fsyncs the directory. The in-use check runs again just before the swap; a
+  fsyncs the directory. The search file (derived data, never backed up) is
+  deleted with them, so the server rebuilds it from the restored texts. The
+  in-use check runs again just before the swap; a
   server started in the moment between is not detected, hence "stop the
   server first" in ``docs/backup.md``.
 """
@@ -40,6 +42,7 @@ import trio
 from kernel import Kernel
 from kernel.errors import StoreError
 from plugins.store_sqlite.schema import MIGRATIONS
+from plugins.store_sqlite.search_index import search_path
 
 __all__ = ["FILE", "backup", "database_path", "restore"]
 
@@ -168,6 +171,10 @@ def _swap(staged: Path, target: Path) -> None:
     _refuse_if_in_use(target)
     for suffix in _STALE_SUFFIXES:
         target.with_name(target.name + suffix).unlink(missing_ok=True)
+    # The search file is derived from the old database: the server rebuilds it.
+    search = search_path(target)
+    for stale in (search, *(search.with_name(search.name + s) for s in _STALE_SUFFIXES)):
+        stale.unlink(missing_ok=True)
     os.replace(staged, target)
     _fsync(target.parent)
 

@@ -32,6 +32,7 @@ import trio
 
 from plugins.store_sqlite.read import SqliteReadOps, header_contains
 from plugins.store_sqlite.schema import migrate
+from plugins.store_sqlite.search_index import SearchIndex
 from plugins.store_sqlite.write import SqliteWriteOps
 
 __all__ = ["SqliteBackend", "WriterStatistics", "connect"]
@@ -100,6 +101,7 @@ class SqliteBackend:
         self._thread: threading.Thread | None = None
         self._closed = False
         self.statistics = WriterStatistics()
+        self.search = SearchIndex(path, busy_timeout=busy_timeout)
 
     @classmethod
     async def open(cls, path: Path, **options: Any) -> SqliteBackend:
@@ -119,6 +121,7 @@ class SqliteBackend:
             migrate(conn)
         finally:
             conn.close()
+        self.search.start()
 
     async def aclose(self) -> None:
         """Commit what is queued, then stop the writer."""
@@ -128,6 +131,7 @@ class SqliteBackend:
         self._queue.put(None)
         if self._thread is not None:
             await trio.to_thread.run_sync(self._thread.join)
+        await trio.to_thread.run_sync(self.search.close)
         with self._readers_lock:
             readers, self._readers = self._readers, []
         for conn in readers:
@@ -154,6 +158,7 @@ class SqliteBackend:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self.path, busy_timeout=self._busy_timeout)
+            self.search.attach(conn)
             conn.execute("PRAGMA query_only = ON")
             self._local.conn = conn
             with self._readers_lock:
@@ -213,5 +218,6 @@ class SqliteBackend:
         else:
             self.statistics.commits += 1
             self.statistics.writes += len(batch)
+            self.search.wake()
         for job in batch:
             job.finish()

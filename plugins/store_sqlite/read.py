@@ -39,16 +39,16 @@ def header_contains(headers: str | None, name: str, needle: str) -> int:
     return 0
 
 
-_MAX_TRIGRAMS = 12
-
-
 class SqliteDialect:
     """The SQL compiler's dialect for SQLite (``kernel.store.sql_filters.Dialect``).
 
     Text tests are ``instr`` on the case-folded texts; the FTS5 trigram index
-    (``email_fts``, ``detail=column``) narrows them first for needles of three
-    characters or more: an email whose column holds every trigram of the needle
-    is a candidate. That lets false candidates through, never drops a true one,
+    (``search.email_fts``, with positions, in the search file that
+    :mod:`plugins.store_sqlite.search_index` fills) narrows them first for needles
+    of three characters or more: an email whose column holds every trigram of the
+    needle, in order, is a candidate, and so is every email the index has not
+    reached yet.
+    That lets false candidates through, never drops a true one,
     and the ``instr`` test is exact.
     """
 
@@ -66,16 +66,17 @@ class SqliteDialect:
     ) -> tuple[str, list[Any]] | None:
         if len(needle) < 3:
             return None  # a trigram index cannot look up fewer than three characters
-        # With detail=column the index holds no positions, so a phrase cannot be
-        # matched; every trigram of the needle must be in the column instead
-        # (at most _MAX_TRIGRAMS of them, spread over the needle).
-        grams = sorted({needle[i : i + 3] for i in range(len(needle) - 2)})
-        if len(grams) > _MAX_TRIGRAMS:
-            step = len(grams) / _MAX_TRIGRAMS
-            grams = [grams[int(i * step)] for i in range(_MAX_TRIGRAMS)]
-        terms = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
-        spec = "{" + " ".join(columns) + "} : (" + terms + ")"
-        return f"{email} IN (SELECT rowid FROM email_fts WHERE email_fts MATCH ?)", [spec]
+        # The index keeps positions (detail=full), so the needle is one phrase of
+        # consecutive trigrams: the candidates are the emails holding it as a
+        # substring, up to the tokenizer's case folding.
+        spec = "{" + " ".join(columns) + '} : "' + needle.replace('"', '""') + '"'
+        # Emails above the index's watermark are not indexed yet: they are all
+        # candidates (plugins/store_sqlite/search_index.py).
+        return (
+            f"({email} IN (SELECT rowid FROM search.email_fts WHERE email_fts MATCH ?)"
+            f" OR {email} > (SELECT value FROM search.state WHERE key = 'upto'))",
+            [spec],
+        )
 
     def sort_text(self, expression: str) -> str:
         return expression

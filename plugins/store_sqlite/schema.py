@@ -437,6 +437,13 @@ MIGRATIONS: tuple[str, ...] = (
         count_deleted = (SELECT count(*) FROM memberships m JOIN keywords k ON k.email = m.email
                          WHERE m.mailbox = mailboxes.id AND k.keyword = '$deleted');
     """,
+    # 9: the trigram index moves to its own file, filled off the write path
+    # (plugins/store_sqlite/search_index.py); the texts stay here.
+    """
+    DROP TRIGGER email_text_indexed;
+    DROP TRIGGER email_text_unindexed;
+    DROP TABLE email_fts;
+    """,
 )
 
 
