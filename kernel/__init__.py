@@ -23,6 +23,7 @@ from kernel.events import ChangeEvent, EventBus, LocalEventBus, Subscription
 from kernel.hookspecs import hookimpl
 from kernel.lifecycle import Kernel, ReloadResult
 from kernel.net.connection import Connection, IdleTimeout, TLSInfo
+from kernel.pipeline import DeliveryTarget, Envelope, SessionInfo, Verdict, VerdictAction
 from kernel.specs import AuthResult, BackendSpec, CommandSpec, Credentials, ProtocolSpec
 from kernel.stash import Stash, StashKey
 from kernel.telemetry import Metrics, StructuredLogger
@@ -36,8 +37,10 @@ __all__ = [
     "ConfigError",
     "Connection",
     "Credentials",
+    "DeliveryTarget",
     "Diagnostic",
     "DuplicateUid",
+    "Envelope",
     "EventBus",
     "IdleTimeout",
     "Kernel",
@@ -55,6 +58,7 @@ __all__ = [
     "QuotaExceeded",
     "ReloadResult",
     "Section",
+    "SessionInfo",
     "Severity",
     "Stash",
     "StashKey",
@@ -62,5 +66,7 @@ __all__ = [
     "StructuredLogger",
     "Subscription",
     "TLSInfo",
+    "Verdict",
+    "VerdictAction",
     "hookimpl",
 ]

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from kernel.config import Config, Diagnostic, Section
     from kernel.lifecycle import Kernel
+    from kernel.pipeline import DeliveryTarget, Envelope, SessionInfo, Verdict
     from kernel.specs import AuthResult, BackendSpec, CommandSpec, Credentials, ProtocolSpec
 
 PROJECT = "stalwart"
@@ -292,5 +293,155 @@ def stalwart_connection_closed(
         the exception type).
     :returns: nothing; every plugin is called.
     *May block:* no; it runs on the connection's task.
+    *Since:* 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# Delivery pipeline
+# --------------------------------------------------------------------------
+#
+# Stage hooks of a mail transaction (kernel.pipeline). Each returns an async
+# callable answering a Verdict (or None for "no opinion"), or None. Unlike
+# shape 2's "first result wins", run_stage awaits every callable in plugin
+# order until one rejects or tempfails; header edits accumulate and any
+# quarantine quarantines the message.
+
+
+@hookspec
+def stalwart_inbound_connect(
+    kernel: Kernel, session: SessionInfo
+) -> Callable[[], Awaitable[Verdict | None]] | None:
+    """Decide whether to talk to a client that just connected (before the greeting).
+
+    *When called:* once per connection to a mail-accepting protocol (SMTP), on
+    loaded plugins, after the protocol's own checks (rate limits) passed.
+
+    :param kernel: the running kernel.
+    :param session: the client's address, listener and role
+        (:class:`~kernel.pipeline.SessionInfo`).
+    :returns: an async callable answering a :class:`~kernel.pipeline.Verdict`
+        or ``None``, or ``None``. Awaited in plugin order until one rejects
+        (SMTP answers ``554`` and then only QUIT) or tempfails (``421`` and
+        close); accepting verdicts' header edits apply to every message of the
+        session.
+    *May block:* no; put DNS or other I/O in the returned callable.
+    *Since:* 0.1
+    """
+
+
+@hookspec
+def stalwart_inbound_ehlo(
+    kernel: Kernel, session: SessionInfo, helo: str
+) -> Callable[[], Awaitable[Verdict | None]] | None:
+    """Judge the client's EHLO/HELO name.
+
+    *When called:* at every EHLO or HELO that passed the syntax checks, on
+    loaded plugins.
+
+    :param kernel: the running kernel.
+    :param session: the client's session (``session.helo`` is the previous name).
+    :param helo: the name the client gave.
+    :returns: an async callable answering a :class:`~kernel.pipeline.Verdict`
+        or ``None``, or ``None``; awaited in plugin order until one rejects or
+        tempfails (the reply carries the verdict's code and text).
+    *May block:* no; put I/O in the returned callable.
+    *Since:* 0.1
+    """
+
+
+@hookspec
+def stalwart_inbound_mail(
+    kernel: Kernel, session: SessionInfo, envelope: Envelope
+) -> Callable[[], Awaitable[Verdict | None]] | None:
+    """Judge the reverse-path of a new transaction (SPF belongs here).
+
+    *When called:* at every MAIL command the protocol's own policy accepted
+    (authentication, SIZE, owned sender), on loaded plugins.
+
+    :param kernel: the running kernel.
+    :param session: the client's session.
+    :param envelope: the new transaction (``sender``, ``parameters``; no
+        recipients yet).
+    :returns: an async callable answering a :class:`~kernel.pipeline.Verdict`
+        or ``None``, or ``None``; awaited in plugin order until one rejects or
+        tempfails (the MAIL command gets its code and text); accepting
+        verdicts' header edits and quarantine apply to the message.
+    *May block:* no; put I/O in the returned callable.
+    *Since:* 0.1
+    """
+
+
+@hookspec
+def stalwart_inbound_rcpt(
+    kernel: Kernel, session: SessionInfo, envelope: Envelope, recipient: str
+) -> Callable[[], Awaitable[Verdict | None]] | None:
+    """Judge one recipient that the protocol's policy accepted (local, known, under quota).
+
+    *When called:* at every RCPT command that passed the recipient policy, on
+    loaded plugins.
+
+    :param kernel: the running kernel.
+    :param session: the client's session.
+    :param envelope: the transaction so far (recipients accepted before this one).
+    :param recipient: the address being added.
+    :returns: an async callable answering a :class:`~kernel.pipeline.Verdict`
+        or ``None``, or ``None``; awaited in plugin order until one rejects or
+        tempfails (this RCPT gets its code and text; the transaction goes on).
+    *May block:* no; put I/O in the returned callable.
+    *Since:* 0.1
+    """
+
+
+@hookspec
+def stalwart_inbound_data(
+    kernel: Kernel, session: SessionInfo, envelope: Envelope, message: bytes
+) -> Callable[[], Awaitable[Verdict | None]] | None:
+    """Judge the message content once it is complete (DKIM, DMARC, spam and virus checks).
+
+    *When called:* once per transaction at the end of DATA or BDAT LAST, after
+    the protocol's size, newline and loop checks, before delivery; on loaded
+    plugins.
+
+    :param kernel: the running kernel.
+    :param session: the client's session.
+    :param envelope: the complete envelope.
+    :param message: the message as received (no trace fields of ours yet).
+    :returns: an async callable answering a :class:`~kernel.pipeline.Verdict`
+        or ``None``, or ``None``; awaited in plugin order until one rejects or
+        tempfails (the whole message is refused with its code and text).
+        Accepting verdicts add or remove header fields; a quarantine files
+        every local copy into the recipient's Junk mailbox.
+    *May block:* no; put I/O in the returned callable.
+    *Since:* 0.1
+    """
+
+
+@hookspec
+def stalwart_before_delivery(
+    kernel: Kernel,
+    session: SessionInfo,
+    envelope: Envelope,
+    delivery: DeliveryTarget,
+    message: bytes,
+) -> Callable[[], Awaitable[Verdict | None]] | None:
+    """Decide one local copy: where it goes, its header edits, or that it fails (Sieve, rules).
+
+    *When called:* once per distinct local account of an accepted message,
+    just before the copy is stored; copies are handled concurrently.
+
+    :param kernel: the running kernel.
+    :param session: the client's session.
+    :param envelope: the complete envelope.
+    :param delivery: the recipient, its account and the default mailbox
+        (:class:`~kernel.pipeline.DeliveryTarget`).
+    :param message: the message as received (without this copy's trace fields).
+    :returns: an async callable answering a :class:`~kernel.pipeline.Verdict`
+        or ``None``, or ``None``; awaited in plugin order until one rejects or
+        tempfails, which fails this recipient only (SMTP then needs a
+        non-delivery notification when others succeeded). ``Verdict.mailbox``
+        picks the mailbox (the first plugin to choose wins); a quarantine
+        files into Junk.
+    *May block:* no; put I/O in the returned callable.
     *Since:* 0.1
     """

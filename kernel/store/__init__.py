@@ -28,6 +28,7 @@ from kernel.store.mail_records import (
     QueryResult,
 )
 from kernel.store.mailboxes import RIGHTS, Mailboxes, prune_log
+from kernel.store.maildrop import Maildrop, MaildropEntry, MaildropListing, MessageReader
 from kernel.store.metadata import Metadata
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
@@ -50,7 +51,11 @@ __all__ = [
     "MailboxChanges",
     "MailboxCounts",
     "Mailboxes",
+    "Maildrop",
+    "MaildropEntry",
+    "MaildropListing",
     "Membership",
+    "MessageReader",
     "Metadata",
     "Principal",
     "QueryResult",
@@ -66,7 +71,8 @@ __all__ = [
 
 @final
 class Store:
-    """The domain API over one backend: ``directory``, ``mailboxes``, ``emails``, ``metadata``."""
+    """The domain API over one backend: ``directory``, ``mailboxes``, ``emails``, ``metadata``,
+    ``maildrop`` (POP3)."""
 
     def __init__(
         self,
@@ -84,6 +90,7 @@ class Store:
         self.mailboxes = Mailboxes(backend, publish)
         self.emails = Emails(backend, publish, blobs=blobs, inline_limit=inline_limit)
         self.metadata = Metadata(backend)
+        self.maildrop = Maildrop(backend, self.emails, self.mailboxes, blobs)
 
     async def prune_change_log(self, before: float) -> None:
         """Forget every account's changes logged before time ``before`` (the retention).

@@ -405,6 +405,42 @@ class WriteOps(ReadOps, Protocol):
         """Set or (None) remove an annotation."""
         ...
 
+    def acquire_maildrop_lease(self, account: int, owner: str, expires: float, now: float) -> bool:
+        """Take the account's maildrop lease (the POP3 lock) for ``owner`` until ``expires``.
+
+        Args:
+            account: the principal whose maildrop is locked.
+            owner: who holds it (unique per session, e.g. ``host:pid:connection``).
+            expires: when the lease runs out unless renewed (seconds since the epoch).
+            now: the current time; a lease whose ``expires`` is before it is free.
+
+        Returns:
+            True if ``owner`` holds the lease now: there was none, it had expired
+            (a crashed holder's is taken over), or ``owner`` already held it.
+            False if another owner's unexpired lease stands (nothing changes).
+
+        Raises:
+            NoSuchItem: no such account.
+        """
+        ...
+
+    def renew_maildrop_lease(self, account: int, owner: str, expires: float) -> bool:
+        """Move ``owner``'s lease on the account's maildrop to ``expires``.
+
+        Returns:
+            False if ``owner`` does not hold it any more (released, or taken over
+            by another owner after it expired); nothing changes then.
+        """
+        ...
+
+    def release_maildrop_lease(self, account: int, owner: str) -> bool:
+        """Drop ``owner``'s lease on the account's maildrop.
+
+        Returns:
+            False if ``owner`` did not hold it (another owner's lease stays).
+        """
+        ...
+
 
 class Backend(Protocol):
     """A storage backend: runs functions of its operations."""

@@ -505,3 +505,32 @@ class PostgresWriteOps(PostgresReadOps):
             "count_deleted = count_deleted + %s WHERE id = %s",
             (messages, size, seen, seen_or_draft, deleted, mailbox),
         )
+
+    # ---- POP3 maildrop leases (kernel.store.maildrop) ------------------------
+
+    def acquire_maildrop_lease(self, account: int, owner: str, expires: float, now: float) -> bool:
+        # One statement: the upsert locks the row, so of two nodes racing for an
+        # expired lease exactly one sees the old ``expires`` and takes it.
+        with self._translated("", f"no account {account}"):
+            row = self._one(
+                "INSERT INTO maildrop_leases (account, owner, expires) VALUES (%s, %s, %s) "
+                "ON CONFLICT (account) DO UPDATE SET owner = excluded.owner, "
+                "expires = excluded.expires "
+                "WHERE maildrop_leases.expires < %s OR maildrop_leases.owner = excluded.owner "
+                "RETURNING 1",
+                (account, owner, expires, now),
+            )
+        return row is not None
+
+    def renew_maildrop_lease(self, account: int, owner: str, expires: float) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE maildrop_leases SET expires = %s WHERE account = %s AND owner = %s",
+            (expires, account, owner),
+        )
+        return cursor.rowcount > 0
+
+    def release_maildrop_lease(self, account: int, owner: str) -> bool:
+        cursor = self._conn.execute(
+            "DELETE FROM maildrop_leases WHERE account = %s AND owner = %s", (account, owner)
+        )
+        return cursor.rowcount > 0

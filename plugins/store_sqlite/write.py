@@ -404,3 +404,31 @@ class SqliteWriteOps(SqliteReadOps):
             "count_deleted = count_deleted + ? WHERE id = ?",
             (messages, size, seen, seen_or_draft, deleted, mailbox),
         )
+
+    # ---- POP3 maildrop leases (kernel.store.maildrop) ----------------------
+
+    def acquire_maildrop_lease(self, account: int, owner: str, expires: float, now: float) -> bool:
+        try:
+            cursor = self._conn.execute(
+                "INSERT INTO maildrop_leases (account, owner, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET owner = excluded.owner, "
+                "expires = excluded.expires "
+                "WHERE maildrop_leases.expires < ? OR maildrop_leases.owner = excluded.owner",
+                (account, owner, expires, now),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise NoSuchItem(f"no account {account}") from exc
+        return cursor.rowcount > 0
+
+    def renew_maildrop_lease(self, account: int, owner: str, expires: float) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE maildrop_leases SET expires = ? WHERE account = ? AND owner = ?",
+            (expires, account, owner),
+        )
+        return cursor.rowcount > 0
+
+    def release_maildrop_lease(self, account: int, owner: str) -> bool:
+        cursor = self._conn.execute(
+            "DELETE FROM maildrop_leases WHERE account = ? AND owner = ?", (account, owner)
+        )
+        return cursor.rowcount > 0

@@ -307,3 +307,204 @@ async def test_async_hook_rejects_plain_values(tmp_path: Path) -> None:
         await k.authenticate(
             Credentials(kind="password", username="a", secret="b", protocol="imap", remote="::1")
         )
+
+
+# --------------------------------------------------------------------------
+# Delivery pipeline (kernel.pipeline.run_stage; end to end in tests/plugins/smtp)
+# --------------------------------------------------------------------------
+
+SESSION = kernel.SessionInfo(
+    id="c1",
+    protocol="smtp",
+    listener="mta",
+    role="mta",
+    remote=("192.0.2.1", 40000),
+    local=("198.51.100.1", 25),
+)
+ENVELOPE = kernel.Envelope(queue_id="Q1", sender="carol@remote.example")
+
+
+class Stage:
+    """A pipeline plugin answering every stage with ``verdict`` and recording calls."""
+
+    def __init__(self, name: str, verdict: kernel.Verdict | None, calls: list[str]) -> None:
+        self.name, self.verdict, self.calls = name, verdict, calls
+
+    def _answer(self, stage: str):
+        async def answer() -> kernel.Verdict | None:
+            await trio.lowlevel.checkpoint()
+            self.calls.append(f"{self.name}:{stage}")
+            return self.verdict
+
+        return answer
+
+    @kernel.hookimpl
+    def stalwart_inbound_connect(self, kernel: Kernel, session: kernel.SessionInfo):
+        return self._answer("connect")
+
+    @kernel.hookimpl
+    def stalwart_inbound_ehlo(self, kernel: Kernel, session: kernel.SessionInfo, helo: str):
+        return self._answer(f"ehlo={helo}")
+
+    @kernel.hookimpl
+    def stalwart_inbound_mail(self, kernel, session, envelope):
+        return self._answer(f"mail={envelope.sender}")
+
+    @kernel.hookimpl
+    def stalwart_inbound_rcpt(self, kernel, session, envelope, recipient):
+        return self._answer(f"rcpt={recipient}")
+
+    @kernel.hookimpl
+    def stalwart_inbound_data(self, kernel, session, envelope, message):
+        return self._answer(f"data={len(message)}")
+
+    @kernel.hookimpl
+    def stalwart_before_delivery(self, kernel, session, envelope, delivery, message):
+        return self._answer(f"deliver={delivery.mailbox}")
+
+
+def pipeline(tmp_path: Path, *verdicts: kernel.Verdict | None) -> tuple[Kernel, list[str]]:
+    """A kernel whose plugins p0, p1... answer ``verdicts``; p0 is called first."""
+    calls: list[str] = []
+    plugins = {f"p{n}": Stage(f"p{n}", v, calls) for n, v in enumerate(verdicts)}
+    # pluggy calls the last registered first: register in reverse so p0 runs first.
+    return make_kernel(tmp_path, dict(reversed(plugins.items())), {}), calls
+
+
+async def test_hook_stalwart_inbound_connect(tmp_path: Path) -> None:
+    from kernel.pipeline import run_stage
+
+    k, calls = pipeline(tmp_path, None, kernel.Verdict.reject("go away", code=554), None)
+    verdict = await run_stage(k.pm.hook.stalwart_inbound_connect, kernel=k, session=SESSION)
+    # The first refusal ends the stage: p2 is never awaited.
+    assert verdict == kernel.Verdict.reject("go away", code=554)
+    assert calls == ["p0:connect", "p1:connect"]
+
+
+async def test_hook_stalwart_inbound_ehlo(tmp_path: Path) -> None:
+    from kernel.pipeline import run_stage
+
+    k, calls = pipeline(tmp_path, None, None)
+    verdict = await run_stage(
+        k.pm.hook.stalwart_inbound_ehlo, kernel=k, session=SESSION, helo="client.example"
+    )
+    assert verdict == kernel.Verdict.accept()  # no opinions: accepted
+    assert calls == ["p0:ehlo=client.example", "p1:ehlo=client.example"]
+
+
+async def test_hook_stalwart_inbound_mail(tmp_path: Path) -> None:
+    from kernel.pipeline import run_stage
+
+    tempfail = kernel.Verdict.tempfail("greylisted", code=451, status="4.7.1")
+    k, calls = pipeline(tmp_path, kernel.Verdict.accept(add_headers=(("X-A", "1"),)), tempfail)
+    verdict = await run_stage(
+        k.pm.hook.stalwart_inbound_mail, kernel=k, session=SESSION, envelope=ENVELOPE
+    )
+    assert verdict == tempfail and verdict.refused
+    assert calls == ["p0:mail=carol@remote.example", "p1:mail=carol@remote.example"]
+
+
+async def test_hook_stalwart_inbound_rcpt(tmp_path: Path) -> None:
+    from kernel.pipeline import run_stage
+
+    first = kernel.Verdict.accept(add_headers=(("X-A", "1"),), remove_headers=("X-Old",))
+    second = kernel.Verdict.accept(add_headers=(("X-B", "2"),), remove_headers=("X-Old", "X-Z"))
+    k, _ = pipeline(tmp_path, first, second)
+    verdict = await run_stage(
+        k.pm.hook.stalwart_inbound_rcpt,
+        kernel=k,
+        session=SESSION,
+        envelope=ENVELOPE,
+        recipient="ann@example.org",
+    )
+    # Header edits accumulate in plugin order.
+    assert verdict.add_headers == (("X-A", "1"), ("X-B", "2"))
+    assert verdict.remove_headers == ("X-Old", "X-Z")
+    assert verdict.action is kernel.VerdictAction.ACCEPT
+
+
+async def test_hook_stalwart_inbound_data(tmp_path: Path) -> None:
+    from kernel.pipeline import run_stage
+
+    quarantine = kernel.Verdict.quarantine("spam score 9", add_headers=(("X-Spam", "yes"),))
+    k, calls = pipeline(tmp_path, quarantine, kernel.Verdict.accept(add_headers=(("X-B", "2"),)))
+    verdict = await run_stage(
+        k.pm.hook.stalwart_inbound_data,
+        kernel=k,
+        session=SESSION,
+        envelope=ENVELOPE,
+        message=b"Subject: x\r\n\r\n",
+    )
+    # A quarantine is not a refusal: later plugins still run, and it sticks.
+    assert verdict.action is kernel.VerdictAction.QUARANTINE and verdict.text == "spam score 9"
+    assert verdict.add_headers == (("X-Spam", "yes"), ("X-B", "2"))
+    assert calls == ["p0:data=14", "p1:data=14"]
+
+
+async def test_hook_stalwart_before_delivery(tmp_path: Path) -> None:
+    from kernel.pipeline import run_stage
+
+    target = kernel.DeliveryTarget("ann+x@example.org", "ann@example.org", 7)
+    k, calls = pipeline(
+        tmp_path, kernel.Verdict.accept(mailbox="Lists"), kernel.Verdict.accept(mailbox="Other")
+    )
+    verdict = await run_stage(
+        k.pm.hook.stalwart_before_delivery,
+        kernel=k,
+        session=SESSION,
+        envelope=ENVELOPE,
+        delivery=target,
+        message=b"",
+    )
+    assert verdict.mailbox == "Lists"  # the first plugin to choose wins
+    assert calls == ["p0:deliver=INBOX", "p1:deliver=INBOX"]
+
+
+class BadVerdict:
+    @kernel.hookimpl
+    def stalwart_inbound_data(self, kernel, session, envelope, message):
+        async def answer() -> str:
+            return "reject"
+
+        return answer
+
+
+async def test_pipeline_hooks_are_strict(tmp_path: Path) -> None:
+    from kernel.pipeline import run_stage
+
+    k = make_kernel(tmp_path, {"bad": BadVerdict()}, {})
+    with pytest.raises(PluginError, match="expected a Verdict or None"):
+        await run_stage(
+            k.pm.hook.stalwart_inbound_data,
+            kernel=k,
+            session=SESSION,
+            envelope=ENVELOPE,
+            message=b"",
+        )
+    k = make_kernel(tmp_path / "2", {"sync": NotAsyncStage()}, {})
+    with pytest.raises(PluginError, match="did not give a coroutine"):
+        await run_stage(k.pm.hook.stalwart_inbound_connect, kernel=k, session=SESSION)
+
+
+class NotAsyncStage:
+    @kernel.hookimpl
+    def stalwart_inbound_connect(self, kernel, session):
+        return lambda: None  # a plain call, not a coroutine
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: kernel.Verdict.reject("x", code=450, status="4.7.1"),
+        lambda: kernel.Verdict.reject("x", code=550, status="4.7.1"),
+        lambda: kernel.Verdict.tempfail("x", code=550, status="5.7.1"),
+        lambda: kernel.Verdict.reject("two\r\nlines"),
+        lambda: kernel.Verdict.accept(add_headers=(("Bad Name", "v"),)),
+        lambda: kernel.Verdict.accept(add_headers=(("X-Ok", "v\r\nInjected: 1"),)),
+        lambda: kernel.Verdict.accept(remove_headers=("Received",)),
+        lambda: kernel.Verdict(kernel.VerdictAction.ACCEPT, code=250),
+    ],
+)
+def test_pipeline_verdicts_check_themselves(build) -> None:
+    with pytest.raises(ValueError):
+        build()
