@@ -1,9 +1,12 @@
 """Run Dovecot (Debian's ``dovecot-imapd``/``dovecot-pop3d``) on spare ports for comparison.
 
 The benchmarks' reference server: ``python tests/bench/_dovecot.py`` writes a
-minimal configuration under a temporary directory (one passwd-file user with a
+minimal configuration under a temporary directory (passwd-file users with a
 Maildir, no TLS, plaintext logins allowed), starts ``dovecot -F`` and prints the
 arguments to pass to ``bench_imap.py`` / ``bench_pop3.py``; Ctrl-C stops it.
+With ``--pop3-accounts N`` it also creates ``bench0@example.org`` ...
+``bench{N-1}@...``, each Maildir filled with ``--messages`` messages made by
+``bench_pop3.make_message`` (the same generator our server is filled from).
 Dovecot is not a dependency: install it with ``apt-get install dovecot-imapd
 dovecot-pop3d`` (the packages' own service is not used).
 """
@@ -11,7 +14,9 @@ dovecot-pop3d`` (the packages' own service is not used).
 from __future__ import annotations
 
 import argparse
+import os
 import pwd
+import random
 import shutil
 import subprocess
 import sys
@@ -61,11 +66,29 @@ service pop3-login {{
 """
 
 
+def fill_maildirs(home: Path, users: list[str], messages: int, size: int) -> None:
+    """Write each user's messages straight into ``Maildir/cur`` (as delivered and seen)."""
+    from bench_pop3 import make_message
+
+    for user in users:
+        maildir = home / user / "Maildir"
+        for sub in ("cur", "new", "tmp"):
+            (maildir / sub).mkdir(parents=True)
+        rng = random.Random(user)
+        for n in range(messages):
+            (maildir / "cur" / f"{1_700_000_000 + n}.M{n}P1.bench:2,").write_bytes(
+                make_message(rng, n, size)
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--imap-port", type=int, default=10143)
     parser.add_argument("--pop3-port", type=int, default=10110)
     parser.add_argument("--user", default="dovecot", help="system user Dovecot runs mail as")
+    parser.add_argument("--pop3-accounts", type=int, default=0)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=4096)
     args = parser.parse_args()
     dovecot = shutil.which("dovecot") or "/usr/sbin/dovecot"
     if not Path(dovecot).exists():
@@ -73,9 +96,12 @@ def main() -> int:
         return 1
     account = pwd.getpwnam(args.user)
     root = Path(tempfile.mkdtemp(prefix="dovecot-bench-"))
-    (root / "passwd").write_text(f"{USER}:{PASSWORD}\n")
+    users = [USER, *(f"bench{n}@example.org" for n in range(args.pop3_accounts))]
+    (root / "passwd").write_text("".join(f"{user}:{PASSWORD}\n" for user in users))
     (root / "home").mkdir()
-    shutil.chown(root / "home", account.pw_uid, account.pw_gid)
+    fill_maildirs(root / "home", users[1:], args.messages, args.size)
+    for path in [root / "home", *(root / "home").rglob("*")]:
+        os.chown(path, account.pw_uid, account.pw_gid)
     (root / "dovecot.conf").write_text(
         CONFIG.format(
             root=root,
