@@ -88,9 +88,10 @@ SECTION = Section(
         Option(
             "dsn",
             "boolean",
-            True,
-            "Offer DSN (RFC 3461) and accept its parameters. Notifications themselves "
-            "come with the outbound queue.",
+            False,
+            "Offer DSN (RFC 3461) and accept its parameters. Off by default until the "
+            "outbound queue sends the notifications: offering it would promise reports "
+            "that nobody sends.",
         ),
         Option(
             "auth_on_mta",

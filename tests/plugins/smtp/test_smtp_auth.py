@@ -30,7 +30,6 @@ BASE = [
     "ENHANCEDSTATUSCODES",
     "CHUNKING",
     "BINARYMIME",
-    "DSN",
 ]
 
 
