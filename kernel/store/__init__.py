@@ -24,6 +24,7 @@ from kernel.store.mail_records import (
     Mailbox,
     MailboxChanges,
     MailboxCounts,
+    MailboxSnapshot,
     Membership,
     QueryResult,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "Mailbox",
     "MailboxChanges",
     "MailboxCounts",
+    "MailboxSnapshot",
     "Mailboxes",
     "Maildrop",
     "MaildropEntry",

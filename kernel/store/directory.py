@@ -25,7 +25,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import final
 
 import argon2
@@ -163,6 +163,16 @@ class Directory:
     async def principal(self, name: str) -> Principal | None:
         name = normalize_address(name)
         return await self._backend.read(lambda ops: ops.principal_by_name(name))
+
+    async def names(self, ids: Iterable[int]) -> dict[int, str]:
+        """The names (primary addresses) of those of the principals ``ids`` that exist."""
+        wanted = list(ids)
+
+        def read(ops: ReadOps) -> dict[int, str]:
+            found = (ops.principal_by_id(i) for i in wanted)
+            return {p.id: p.name for p in found if p is not None}
+
+        return await self._backend.read(read)
 
     async def principals(self, kind: str | None = None) -> list[Principal]:
         return await self._backend.read(lambda ops: ops.principals(kind))

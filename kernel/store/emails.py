@@ -59,8 +59,10 @@ from kernel.store.mail_records import (
     AppendResult,
     CopyResult,
     Email,
+    EmailRow,
     MailboxChanges,
     MailboxCounts,
+    MailboxSnapshot,
     Membership,
     QueryResult,
 )
@@ -72,6 +74,7 @@ __all__ = ["INLINE_LIMIT", "SHARED_KIND", "Emails"]
 SHARED_KIND = "shared"
 #: Messages up to this size are kept in the database when there is a blob store.
 INLINE_LIMIT = 64 * 1024
+_NONE: frozenset[str] = frozenset()
 _KEYWORD = re.compile(r"^[\x21-\x7e]{1,255}$")
 _FORBIDDEN_KEYWORD_CHARS = set('(){]%*"\\')
 
@@ -439,13 +442,49 @@ class Emails:
 
         def read(ops: ReadOps) -> MailboxChanges:
             found = owned_mailbox(ops, account, mailbox)
+            changed = ops.members_changed_since(mailbox, since)
+            cannot = since < ops.log_floor(account)
             return MailboxChanges(
                 since=since,
                 highest_modseq=found.modseq,
-                changed=tuple(ops.members_changed_since(mailbox, since)),
+                changed=tuple(changed),
                 expunged=tuple(ops.expunged_since(mailbox, since)),
-                cannot_calculate=since < ops.log_floor(account),
+                cannot_calculate=cannot,
+                keywords=ops.keywords_of([m.email for m in changed]),
+                current=tuple(m.uid for m in ops.mailbox_members(mailbox)) if cannot else None,
             )
+
+        return await self._backend.read(read)
+
+    async def snapshot(self, account: int, mailbox: int) -> MailboxSnapshot:
+        """The mailbox with its memberships (UID order) and their keywords, in one read."""
+
+        def read(ops: ReadOps) -> MailboxSnapshot:
+            found = owned_mailbox(ops, account, mailbox)
+            keywords = ops.mailbox_keywords(mailbox)
+            members = ops.mailbox_members(mailbox)
+            return MailboxSnapshot(found, tuple((m, keywords.get(m.email, _NONE)) for m in members))
+
+        return await self._backend.read(read)
+
+    async def rows(self, account: int, emails: Iterable[int]) -> dict[int, EmailRow]:
+        """The rows of those of ``emails`` that exist and are the account's, in one read."""
+        wanted = list(emails)
+
+        def read(ops: ReadOps) -> dict[int, EmailRow]:
+            rows = ops.email_rows(wanted)
+            return {email: row for email, row in rows.items() if row.account == account}
+
+        return await self._backend.read(read)
+
+    async def keywords_of(self, account: int, emails: Iterable[int]) -> dict[int, frozenset[str]]:
+        """The keywords of those of ``emails`` that exist and are the account's."""
+        wanted = list(emails)
+
+        def read(ops: ReadOps) -> dict[int, frozenset[str]]:
+            owned = [e for e, row in ops.email_rows(wanted).items() if row.account == account]
+            keywords = ops.keywords_of(owned)
+            return {email: keywords.get(email, _NONE) for email in owned}
 
         return await self._backend.read(read)
 

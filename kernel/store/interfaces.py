@@ -170,6 +170,18 @@ class ReadOps(Protocol):
         in UID order."""
         ...
 
+    def mailbox_keywords(self, mailbox: int) -> dict[int, frozenset[str]]:
+        """The keywords of every email in the mailbox that has any, by email id."""
+        ...
+
+    def keywords_of(self, emails: Sequence[int]) -> dict[int, frozenset[str]]:
+        """The keywords of those of ``emails`` that have any, by email id."""
+        ...
+
+    def email_rows(self, emails: Sequence[int]) -> dict[int, EmailRow]:
+        """The rows of those of ``emails`` that exist, by id."""
+        ...
+
     def expunged_since(self, mailbox: int, since: int) -> list[int]:
         """UIDs removed from the mailbox at a modseq above ``since``, ascending."""
         ...

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, final
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Mailbox",
     "MailboxChanges",
     "MailboxCounts",
+    "MailboxSnapshot",
     "Membership",
     "QueryResult",
 ]
@@ -194,6 +196,21 @@ class MailboxChanges:
     changed: tuple[Membership, ...]
     expunged: tuple[int, ...]
     cannot_calculate: bool = False
+    #: The keywords of each changed email (absent: none), read in the same snapshot.
+    keywords: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    #: With ``cannot_calculate``: every UID now in the mailbox, so a client's view
+    #: can tell what went missing (RFC 7162 §3.2.5.2); else ``None``.
+    current: tuple[int, ...] | None = None
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class MailboxSnapshot:
+    """A mailbox and its memberships with their emails' keywords, in one snapshot
+    (what IMAP SELECT loads; ``mailbox.modseq`` is the HIGHESTMODSEQ it agrees with)."""
+
+    mailbox: Mailbox
+    members: tuple[tuple[Membership, frozenset[str]], ...]
 
 
 @final

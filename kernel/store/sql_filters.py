@@ -44,7 +44,8 @@ from kernel.store.filters import (
     Uids,
     normalise_text,
 )
-from kernel.store.mail_records import MailboxCounts, Membership
+from kernel.store.mail_records import EmailRow, MailboxCounts, Membership
+from kernel.store.rows import EMAIL_COLUMNS
 
 __all__ = [
     "COUNTER_COLUMNS",
@@ -470,3 +471,40 @@ class SqlMailReads(ABC):
 
     def members_changed_since(self, mailbox: int, since: int) -> list[Membership]:
         return [Membership(*row) for row in self._rows(compile_changed_members(mailbox, since))]
+
+    def mailbox_keywords(self, mailbox: int) -> dict[int, frozenset[str]]:
+        query = CompiledQuery(
+            "SELECT k.email, k.keyword FROM memberships m JOIN keywords k ON k.email = m.email "
+            "WHERE m.mailbox = ?",
+            [mailbox],
+        )
+        return _group_keywords(self._rows(query))
+
+    def keywords_of(self, emails: Sequence[int]) -> dict[int, frozenset[str]]:
+        if not emails:
+            return {}
+        test, params = self.dialect.in_list("email", emails)
+        query = CompiledQuery(f"SELECT email, keyword FROM keywords WHERE {test}", params)
+        return _group_keywords(self._rows(query))
+
+    def email_rows(self, emails: Sequence[int]) -> dict[int, EmailRow]:
+        if not emails:
+            return {}
+        test, params = self.dialect.in_list("id", emails)
+        query = CompiledQuery(f"SELECT id, {EMAIL_COLUMNS} FROM emails WHERE {test}", params)
+        out = {}
+        for row in self._rows(query):
+            fields = list(row[1:])
+            fields[_HAS_ATTACHMENT] = bool(fields[_HAS_ATTACHMENT])  # SQLite keeps 0/1
+            out[int(row[0])] = EmailRow(*fields)
+        return out
+
+
+_HAS_ATTACHMENT = EMAIL_COLUMNS.split(", ").index("has_attachment")
+
+
+def _group_keywords(rows: Sequence[tuple[Any, ...]]) -> dict[int, frozenset[str]]:
+    grouped: dict[int, set[str]] = {}
+    for email, keyword in rows:
+        grouped.setdefault(int(email), set()).add(keyword)
+    return {email: frozenset(words) for email, words in grouped.items()}

@@ -215,6 +215,45 @@ async def test_store_mailbox_changes_report_flags_and_expunges(store: Store) -> 
     assert [m.uid for m in everything.changed] == [1, 2, 4]
 
 
+async def test_store_bulk_reads_for_a_client_view(store: Store) -> None:
+    """snapshot, rows, keywords_of, changes with keywords: what IMAP SELECT and FETCH read."""
+    account = await _account(store)
+    other = await _account(store, "bob@example.org")
+    inbox = (await _boxes(store, account))["INBOX"]
+    emails = [
+        (await store.emails.append(account, _raw(f"s{i}", f"{i}@x"), [inbox])).email
+        for i in range(3)
+    ]
+    mark = (await store.mailboxes.get(account, inbox)).modseq
+    await store.emails.set_keywords(account, [emails[0], emails[2]], add=["$seen"])
+    await store.emails.set_keywords(account, [emails[2]], add=["work"])
+    snap = await store.emails.snapshot(account, inbox)
+    assert snap.mailbox.id == inbox and snap.mailbox.modseq > mark
+    assert [(m.uid, m.email, k) for m, k in snap.members] == [
+        (1, emails[0], frozenset({"$seen"})),
+        (2, emails[1], frozenset()),
+        (3, emails[2], frozenset({"$seen", "work"})),
+    ]
+    with pytest.raises(NoSuchItem):
+        await store.emails.snapshot(other, inbox)  # not bob's mailbox
+    rows = await store.emails.rows(account, [emails[2], emails[0], 999_999])
+    assert sorted(rows) == [emails[0], emails[2]] and rows[emails[2]].subject == "s2"
+    assert isinstance(rows[emails[0]].has_attachment, bool)
+    assert await store.emails.rows(other, emails) == {}  # someone else's emails
+    assert await store.emails.keywords_of(account, [emails[1], emails[2]]) == {
+        emails[1]: frozenset(),
+        emails[2]: frozenset({"$seen", "work"}),
+    }
+    changes = await store.emails.mailbox_changes(account, inbox, mark)
+    assert [m.email for m in changes.changed] == [emails[0], emails[2]]
+    assert changes.keywords == {emails[0]: {"$seen"}, emails[2]: {"$seen", "work"}}
+    assert changes.current is None
+    assert await store.directory.names([account, other, 999_999]) == {
+        account: "ann@example.org",
+        other: "bob@example.org",
+    }
+
+
 async def test_store_pruned_log_cannot_calculate(store: Store) -> None:
     account = await _account(store)
     inbox = (await _boxes(store, account))["INBOX"]
@@ -223,7 +262,8 @@ async def test_store_pruned_log_cannot_calculate(store: Store) -> None:
     await store.prune_change_log(before=float("inf"))  # forget everything so far
     changes = await store.mailboxes.changes(account, 0)
     assert changes.cannot_calculate
-    assert (await store.emails.mailbox_changes(account, inbox, 0)).cannot_calculate
+    pruned = await store.emails.mailbox_changes(account, inbox, 0)
+    assert pruned.cannot_calculate and pruned.current == ()  # the mailbox is empty now
     # Changes since the current state are still known.
     state = (await store.mailboxes.changes(account, 0)).state
     later = await store.emails.append(account, _raw(message_id="2@x"), [inbox])
