@@ -212,6 +212,30 @@ class Emails:
             raise StoreError(f"the bytes of email {email} (blob {blob}) are missing")
         return stored
 
+    async def raws(self, account: int, emails: Iterable[int]) -> dict[int, bytes]:
+        """The bytes of those of ``emails`` that exist and are the account's.
+
+        One database read for all of them (FETCH of a batch of messages); bytes kept in
+        the blob store are then read one by one. Meant for batches of ordinary messages:
+        every result is held in memory at once.
+        """
+        wanted = list(emails)
+
+        def read(ops: ReadOps) -> dict[int, tuple[int, str, bytes | None]]:
+            return ops.email_contents(wanted)
+
+        found = await self._backend.read(read)
+        out: dict[int, bytes] = {}
+        for email, (owner, blob, data) in found.items():
+            if owner != account:
+                continue
+            if data is None:
+                data = await self._blobs.get(blob) if self._blobs is not None else None
+                if data is None:
+                    raise StoreError(f"the bytes of email {email} (blob {blob}) are missing")
+            out[email] = data
+        return out
+
     async def in_mailbox(self, account: int, mailbox: int) -> list[Membership]:
         """The mailbox's memberships in UID order (what IMAP SELECT loads)."""
 

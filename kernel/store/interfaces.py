@@ -182,6 +182,11 @@ class ReadOps(Protocol):
         """The rows of those of ``emails`` that exist, by id."""
         ...
 
+    def email_contents(self, emails: Sequence[int]) -> dict[int, tuple[int, str, bytes | None]]:
+        """``(account, blob id, bytes)`` of those of ``emails`` that exist, by id; the
+        bytes are ``None`` when they live in the blob store, not in the database."""
+        ...
+
     def expunged_since(self, mailbox: int, since: int) -> list[int]:
         """UIDs removed from the mailbox at a modseq above ``since``, ascending."""
         ...

@@ -499,6 +499,20 @@ class SqlMailReads(ABC):
             out[int(row[0])] = EmailRow(*fields)
         return out
 
+    def email_contents(self, emails: Sequence[int]) -> dict[int, tuple[int, str, bytes | None]]:
+        if not emails:
+            return {}
+        test, params = self.dialect.in_list("e.id", emails)
+        query = CompiledQuery(
+            "SELECT e.id, e.account, e.blob, CASE WHEN b.external THEN NULL ELSE b.data END "
+            f"FROM emails e JOIN blobs b ON b.id = e.blob WHERE {test}",
+            params,
+        )
+        return {
+            int(email): (int(account), blob, None if data is None else bytes(data))
+            for email, account, blob, data in self._rows(query)
+        }
+
 
 _HAS_ATTACHMENT = EMAIL_COLUMNS.split(", ").index("has_attachment")
 

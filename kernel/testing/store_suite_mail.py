@@ -248,6 +248,10 @@ async def test_store_bulk_reads_for_a_client_view(store: Store) -> None:
     assert [m.email for m in changes.changed] == [emails[0], emails[2]]
     assert changes.keywords == {emails[0]: {"$seen"}, emails[2]: {"$seen", "work"}}
     assert changes.current is None
+    assert await store.emails.raws(account, [emails[1], 999_999]) == {
+        emails[1]: await store.emails.raw(account, emails[1])
+    }
+    assert await store.emails.raws(other, emails) == {}
     assert await store.directory.names([account, other, 999_999]) == {
         account: "ann@example.org",
         other: "bob@example.org",

@@ -27,6 +27,7 @@ from typing import Final
 
 from kernel.errors import StoreError
 from kernel.mail import from_json
+from kernel.store import Store
 from kernel.store.mail_records import EmailRow
 from plugins.imap import ids, storeview
 from plugins.imap.context import Session
@@ -45,6 +46,9 @@ from plugins.imap.selected import SelectedMailbox
 __all__ = ["fetch", "sets_seen"]
 
 _BATCH: Final = 256
+#: Messages up to this size are read in groups of about _BULK_BYTES per store read.
+_BULK_MESSAGE: Final = 256 * 1024
+_BULK_BYTES: Final = 4 * 1024 * 1024
 _FLUSH: Final = 64 * 1024
 _VIEW_ONLY: Final = frozenset({"FLAGS", "UID", "MODSEQ"})
 
@@ -184,11 +188,17 @@ async def fetch(session: Session, cmd: Fetch) -> Done:
             rows = await storeview.rows(store, view.account, [view.email_of(u) for u in batch])
         except StoreError as exc:
             raise store_failure(exc) from exc
+        raws: dict[int, bytes] = {}
+        if content:
+            try:
+                raws = await _contents(store, view.account, rows)
+            except StoreError as exc:
+                raise store_failure(exc) from exc
         for uid in batch:
             email = view.email_of(uid)
             row = rows.get(email)
-            raw = None
-            if row is not None and content:
+            raw = raws.get(email)
+            if row is not None and content and raw is None:
                 try:
                     raw = await store.emails.raw(view.account, email)
                 except StoreError:
@@ -209,6 +219,25 @@ async def fetch(session: Session, cmd: Fetch) -> Done:
     if failed is not None:
         raise no("Unknown Content-Transfer-Encoding", codes.UNKNOWN_CTE)
     return _done(missing)
+
+
+async def _contents(store: Store, account: int, rows: dict[int, EmailRow]) -> dict[int, bytes]:
+    """The bytes of the batch's ordinary-sized messages, read together (a few MB at a
+    time); larger ones are left to be read one at a time."""
+    out: dict[int, bytes] = {}
+    group: list[int] = []
+    size = 0
+    for email, row in rows.items():
+        if row.size > _BULK_MESSAGE:
+            continue
+        group.append(email)
+        size += row.size
+        if size >= _BULK_BYTES:
+            out |= await store.emails.raws(account, group)
+            group, size = [], 0
+    if group:
+        out |= await store.emails.raws(account, group)
+    return out
 
 
 def _done(missing: bool) -> Done:
