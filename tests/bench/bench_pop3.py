@@ -21,8 +21,9 @@ Two modes:
   does), then runs the load generator in a second process against it.
 
 Usage: ``python tests/bench/bench_pop3.py [--clients 10] [--messages 1000]
-[--size 4096]``. There is no Dovecot on this machine to compare against, so
-the numbers stand alone. A benchmark reports numbers; it asserts nothing.
+[--size 4096]``. To compare with Dovecot, start one with ``python
+tests/bench/_dovecot.py --pop3-accounts 10`` and point this at it with ``--host``.
+A benchmark reports numbers; it asserts nothing.
 
 Implementation notes:
 
