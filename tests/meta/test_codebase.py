@@ -47,6 +47,21 @@ def test_codebase_has_source_files() -> None:
     assert any(rel(p) == "kernel/__init__.py" for p in source_files())
 
 
+def test_codebase_test_file_names_are_unique() -> None:
+    """Test directories are not packages: pytest imports each test file by its bare
+    name, so two files with one name in different directories break collection.
+    Name them after what they test (``test_imap_search.py``, ``test_smtp_auth.py``)."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if "fixtures" in path.parts:
+            continue
+        if path.name in seen and path.name not in ("__init__.py", "conftest.py"):
+            clashes.append(f"{seen[path.name]} and {rel(path)}")
+        seen.setdefault(path.name, rel(path))
+    assert not clashes, f"test modules sharing a name: {clashes}"
+
+
 def test_codebase_module_size_limit() -> None:
     too_long, review = [], []
     for path in source_files():

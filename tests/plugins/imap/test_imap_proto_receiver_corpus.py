@@ -7,10 +7,10 @@ the same command each time (continuation requests aside).
 from __future__ import annotations
 
 import pytest
-from test_proto_parser_commands import VALID
-from test_proto_parser_fetch import ITEMS
-from test_proto_parser_search import KEYS
-from test_proto_receiver import feed, split_ways, without_continuations
+from test_imap_proto_parser_commands import VALID
+from test_imap_proto_parser_fetch import ITEMS
+from test_imap_proto_parser_search import KEYS
+from test_imap_proto_receiver import feed, split_ways, without_continuations
 
 from plugins.imap.proto.commands import Command, Fetch, Search
 from plugins.imap.proto.parser import parse_command
