@@ -74,15 +74,21 @@ def test_cli_config_check_reports_every_error_with_location(
 
 def test_cli_config_check_valid_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     site = tmp_path / "site"
-    write(site, "50-site.yaml", "server:\n  shutdown_timeout: 10s\nlisteners:\n  smtp: null\n")
+    write(
+        site,
+        "50-site.yaml",
+        "server:\n  shutdown_timeout: 10s\nlisteners:\n  managesieve: null\n"
+        "  gopher:\n    bind: 127.0.0.1:7070\n    protocol: gopher\n",
+    )
     code, out, err = run(capsys, "--data", str(tmp_path / "var"), "config", "check", str(site))
     assert code == 0, err
     assert "configuration OK" in out
     assert not err
     # Listeners of protocols no loaded plugin serves are warnings, not errors.
     warnings = [line for line in out.splitlines() if ": warning: " in line]
-    assert any("30-imap.yaml" in w and "listeners.imap.protocol" in w for w in warnings)
-    assert not any("listeners.smtp." in w for w in warnings)  # removed by the site file
+    assert any("50-site.yaml" in w and "listeners.gopher.protocol" in w for w in warnings)
+    # The packaged ManageSieve listener (no plugin serves it yet) was removed by the site.
+    assert not any("listeners.managesieve." in w for w in warnings)
     assert not (tmp_path / "var").exists()  # checking writes nothing
 
 

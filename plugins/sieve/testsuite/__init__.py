@@ -1,7 +1,7 @@
 """Test-only: Pigeonhole's ``vnd.dovecot.testsuite`` extension and a runner for its files.
 
 Never part of the default registry: :func:`run_file` adds :data:`TESTSUITE` to the
-registry it compiles ``.svtest`` files with (see ``/work/shared/sieve-tests/README.md``
+registry it compiles ``.svtest`` files with (see ``tests/fixtures/sieve-tests/README.md``
 and ``docs/sieve.md``).
 """
 
