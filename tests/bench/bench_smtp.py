@@ -17,19 +17,16 @@ Usage: ``python tests/bench/bench_smtp.py [--clients 1,20] [--seconds 10]
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import trio
+from _child_server import start_server as start_child
 
-ROOT = Path(__file__).resolve().parents[2]
 RCPT = "bench@example.org"
 
 CONFIG = """
@@ -38,49 +35,9 @@ listeners:
   smtp: {bind: 127.0.0.1:0, protocol: smtp, tls: none, role: mta}
 """
 
-CHILD = f"""
-import sys
-from pathlib import Path
-import trio
-from kernel import Kernel
-
-async def main():
-    kernel = Kernel(data_dir=sys.argv[2], layers=[Path(sys.argv[1])],
-                    plugins=["directory", "smtp"], handle_signals=True)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(kernel.run)
-        directory = kernel.store.directory
-        if await directory.principal({RCPT!r}) is None:
-            await directory.add_domain("example.org")
-            await directory.add_account({RCPT!r}, "bench-password")
-        print("bench-ready", file=sys.stderr, flush=True)
-
-trio.run(main)
-"""
-
 
 def start_server(workdir: Path) -> tuple[subprocess.Popen[str], int]:
-    conf = workdir / "conf"
-    conf.mkdir()
-    (conf / "bench.yaml").write_text(CONFIG)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(conf), str(workdir / "var")],
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stderr is not None
-    port = 0
-    pattern = re.compile(r"event=listening listener=smtp .*address=[^ ]*:(\d+)")
-    for line in proc.stderr:
-        if match := pattern.search(line):
-            port = int(match.group(1))
-        if "bench-ready" in line:
-            break
-    else:
-        raise RuntimeError("the server exited before it was ready")
-    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-    return proc, port
+    return start_child(workdir, CONFIG, ["directory", "smtp"], "smtp", RCPT, "bench-password")
 
 
 def message(size: int, rcpt: str) -> bytes:
