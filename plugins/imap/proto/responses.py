@@ -198,7 +198,10 @@ def nstring(value: Text | None, *, utf8: bool = False) -> bytes:
 
 def astring(value: Text, *, utf8: bool = False) -> bytes:
     """An atom when every character allows it, else a string (RFC 9051 §9 ``astring``)."""
-    data = value.encode("utf-8", "replace") if isinstance(value, str) else value
+    if isinstance(value, str) and not value.isascii():
+        # Never an atom; and encoding first would turn a lone surrogate into "?".
+        return string(value, utf8=utf8)
+    data = value.encode("ascii") if isinstance(value, str) else value
     if data and _NOT_ASTRING.search(data) is None and data.upper() != b"NIL":
         return data
     return string(value, utf8=utf8)
