@@ -14,6 +14,8 @@ from typing import Literal, final
 
 import trio
 
+from kernel.testing import read_until_closed
+
 __all__ = ["Pop3Transcript"]
 
 
@@ -72,9 +74,4 @@ class Pop3Transcript:
         """Everything the server sends until it closes the connection."""
         data = bytes(self._buffer)
         self._buffer.clear()
-        try:
-            while chunk := await self.stream.receive_some(65536):
-                data += chunk
-        except trio.BrokenResourceError:
-            pass
-        return data
+        return data + await read_until_closed(self.stream)

@@ -375,9 +375,7 @@ class Interpreter:
         run = self.start(script, envelope, host, result, clock=clock)
         try:
             run.execute(script.commands)
-        except StopScript:
-            pass
-        except ReturnScript:
+        except (StopScript, ReturnScript):
             pass
         except SieveRuntimeError as error:
             return self._failed(run, error)

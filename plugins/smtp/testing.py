@@ -21,6 +21,8 @@ from typing import final
 
 import trio
 
+from kernel.testing import read_until_closed
+
 __all__ = ["SmtpClient"]
 
 
@@ -91,12 +93,7 @@ class SmtpClient:
         out = bytes(self._buffer)
         self._buffer.clear()
         with trio.fail_after(self.timeout):
-            try:
-                while data := await self.stream.receive_some(65536):
-                    out += data
-            except trio.BrokenResourceError:
-                pass
-        return out
+            return out + await read_until_closed(self.stream)
 
     async def starttls(self, context: ssl.SSLContext, server_hostname: str = "localhost") -> None:
         """Wrap the stream in TLS (after the server's 220 to STARTTLS)."""
