@@ -23,7 +23,7 @@ from kernel.events import ChangeEvent, EventBus, LocalEventBus, Subscription
 from kernel.hookspecs import hookimpl
 from kernel.lifecycle import Kernel, ReloadResult
 from kernel.net.connection import Connection, IdleTimeout, TLSInfo
-from kernel.pipeline import DeliveryTarget, Envelope, SessionInfo, Verdict, VerdictAction
+from kernel.pipeline import DeliveryTarget, Envelope, Filing, SessionInfo, Verdict, VerdictAction
 from kernel.specs import AuthResult, BackendSpec, CommandSpec, Credentials, ProtocolSpec
 from kernel.stash import Stash, StashKey
 from kernel.telemetry import Metrics, StructuredLogger
@@ -42,6 +42,7 @@ __all__ = [
     "DuplicateUid",
     "Envelope",
     "EventBus",
+    "Filing",
     "IdleTimeout",
     "Kernel",
     "KernelError",

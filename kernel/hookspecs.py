@@ -439,8 +439,9 @@ def stalwart_before_delivery(
     :returns: an async callable answering a :class:`~kernel.pipeline.Verdict`
         or ``None``, or ``None``; awaited in plugin order until one rejects or
         tempfails, which fails this recipient only (SMTP then needs a
-        non-delivery notification when others succeeded). ``Verdict.mailbox``
-        picks the mailbox (the first plugin to choose wins); a quarantine
+        non-delivery notification when others succeeded). ``Verdict.filings``
+        picks the copies: mailboxes, keywords, ``:create`` (the first plugin
+        to choose wins; ``Verdict.discard()`` stores none); a quarantine
         files into Junk.
     *May block:* no; put I/O in the returned callable.
     *Since:* 0.1

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DeliveryTarget",
     "Envelope",
+    "Filing",
     "SessionInfo",
     "Verdict",
     "VerdictAction",
@@ -52,6 +53,8 @@ __all__ = [
 _FIELD_NAME = re.compile(r"^[!-9;-~]{1,76}$")
 _STATUS = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})$")
 _MAX_TEXT = 400
+# RFC 8621 §4.1.1: a keyword is an IMAP atom (RFC 9051 §9: no atom-specials).
+_KEYWORD = re.compile(r'^[^(){ %*"\\\]\x00-\x1f\x7f-\U0010ffff]{1,255}$')
 
 
 class VerdictAction(enum.StrEnum):
@@ -72,6 +75,37 @@ def _check_text(text: str, what: str) -> None:
 
 @final
 @dataclass(frozen=True, slots=True)
+class Filing:
+    """One stored copy a delivery verdict asks for (Sieve keep/fileinto, a rule's folder).
+
+    Args:
+        mailbox: the mailbox path; None is the delivery's default mailbox (keep).
+        keywords: the store keywords the copy gets, JMAP-style (``$seen``,
+            ``$label1``; :func:`kernel.store.keywords.flag_to_keyword` converts
+            IMAP flags).
+        create: create ``mailbox`` if it does not exist (RFC 5490 §3.2 ``:create``);
+            otherwise a missing mailbox falls back to the default one.
+        special_use: prefer the mailbox with this role (RFC 8579 ``:specialuse``,
+            e.g. ``junk``), ``mailbox`` being the fallback.
+        mailbox_id: prefer the mailbox with this store id (RFC 9042 ``:mailboxid``).
+    """
+
+    mailbox: str | None = None
+    keywords: tuple[str, ...] = ()
+    create: bool = False
+    special_use: str | None = None
+    mailbox_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mailbox is not None:
+            _check_text(self.mailbox, "mailbox")
+        for keyword in self.keywords:
+            if not _KEYWORD.match(keyword):
+                raise ValueError(f"{keyword!r} is not a keyword")
+
+
+@final
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """A stage hook's answer. Build it with the class methods.
 
@@ -84,8 +118,10 @@ class Verdict:
             delivery stages; earlier stages' edits apply to the transaction's message).
         remove_headers: field names whose existing fields are removed (a
             "modify" is a remove plus an add). Trace fields cannot be removed.
-        mailbox: for ``stalwart_before_delivery``: the mailbox path to file into
-            instead of INBOX (a missing one falls back to INBOX).
+        filings: for ``stalwart_before_delivery``: the copies to store (each a
+            :class:`Filing`); None is no opinion (one copy in the default
+            mailbox), ``()`` stores nothing (Sieve ``discard``: the delivery
+            still succeeds).
 
     Raises:
         ValueError: an inconsistent verdict (see the module notes).
@@ -97,7 +133,7 @@ class Verdict:
     text: str = ""
     add_headers: tuple[tuple[str, str], ...] = ()
     remove_headers: tuple[str, ...] = ()
-    mailbox: str | None = None
+    filings: tuple[Filing, ...] | None = None
 
     def __post_init__(self) -> None:
         expected = {VerdictAction.REJECT: 5, VerdictAction.TEMPFAIL: 4}.get(self.action)
@@ -120,8 +156,8 @@ class Verdict:
             if name.lower() in ("received", "return-path"):
                 # RFC 5321 §4.4: trace fields must not be changed or deleted.
                 raise ValueError(f"{name} fields cannot be removed")
-        if self.mailbox is not None:
-            _check_text(self.mailbox, "mailbox")
+        if self.filings is not None and self.refused:
+            raise ValueError("a refusal stores no copies")
 
     @classmethod
     def accept(
@@ -130,14 +166,23 @@ class Verdict:
         add_headers: tuple[tuple[str, str], ...] = (),
         remove_headers: tuple[str, ...] = (),
         mailbox: str | None = None,
+        filings: tuple[Filing, ...] | None = None,
     ) -> Verdict:
-        """Accept, optionally editing headers or (at delivery) choosing the mailbox."""
+        """Accept, optionally editing headers or (at delivery) choosing the copies:
+        ``mailbox`` is shorthand for one filing into that mailbox."""
+        if mailbox is not None:
+            filings = (Filing(mailbox), *(filings or ()))
         return cls(
             VerdictAction.ACCEPT,
             add_headers=tuple(add_headers),
             remove_headers=tuple(remove_headers),
-            mailbox=mailbox,
+            filings=filings,
         )
+
+    @classmethod
+    def discard(cls) -> Verdict:
+        """At delivery: store no copy, and count the delivery as done (Sieve ``discard``)."""
+        return cls(VerdictAction.ACCEPT, filings=())
 
     @classmethod
     def reject(cls, text: str, *, code: int = 550, status: str = "5.7.1") -> Verdict:
@@ -231,7 +276,8 @@ class DeliveryTarget:
 def merge_verdicts(first: Verdict, second: Verdict) -> Verdict:
     """Combine two verdicts of one stage or transaction (header edits accumulate).
 
-    A refusal wins; else a quarantine; the first chosen mailbox stays.
+    A refusal wins; else a quarantine; the first verdict that chose filings
+    (or a discard) decides the copies.
     """
     if first.refused:
         return first
@@ -244,7 +290,7 @@ def merge_verdicts(first: Verdict, second: Verdict) -> Verdict:
         add_headers=first.add_headers + second.add_headers,
         remove_headers=first.remove_headers
         + tuple(n for n in second.remove_headers if n not in first.remove_headers),
-        mailbox=first.mailbox if first.mailbox is not None else second.mailbox,
+        filings=first.filings if first.filings is not None else second.filings,
     )
 
 

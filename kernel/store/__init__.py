@@ -32,6 +32,7 @@ from kernel.store.mailboxes import RIGHTS, Mailboxes, prune_log
 from kernel.store.maildrop import Maildrop, MaildropEntry, MaildropListing, MessageReader
 from kernel.store.metadata import Metadata
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
+from kernel.store.sieve_scripts import SieveScript, SieveScripts
 
 __all__ = [
     "RIGHTS",
@@ -63,6 +64,8 @@ __all__ = [
     "QueryResult",
     "ReadOps",
     "ScramSecret",
+    "SieveScript",
+    "SieveScripts",
     "Store",
     "Token",
     "WriteOps",
@@ -74,7 +77,7 @@ __all__ = [
 @final
 class Store:
     """The domain API over one backend: ``directory``, ``mailboxes``, ``emails``, ``metadata``,
-    ``maildrop`` (POP3)."""
+    ``maildrop`` (POP3), ``sieve`` (scripts and their tracking state)."""
 
     def __init__(
         self,
@@ -93,6 +96,7 @@ class Store:
         self.emails = Emails(backend, publish, blobs=blobs, inline_limit=inline_limit)
         self.metadata = Metadata(backend)
         self.maildrop = Maildrop(backend, self.emails, self.mailboxes, blobs)
+        self.sieve = SieveScripts(backend, publish)
 
     async def prune_change_log(self, before: float) -> None:
         """Forget every account's changes logged before time ``before`` (the retention).

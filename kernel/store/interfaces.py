@@ -20,20 +20,44 @@ since it runs on the writer thread.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from kernel.store.email_text import EmailText
 from kernel.store.filters import Comparator, Filter
 from kernel.store.mail_records import EmailRow, Mailbox, MailboxCounts, Membership
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 
-__all__ = ["Backend", "BlobStore", "ReadOps", "WriteOps"]
+__all__ = ["Backend", "BlobStore", "Executed", "ReadOps", "WriteOps"]
 
 T = TypeVar("T")
 
 
+class Executed(NamedTuple):
+    """What :meth:`WriteOps.execute` ran: the rows it returned and the rows it touched."""
+
+    rows: list[tuple[Any, ...]]
+    rowcount: int
+
+
 class ReadOps(Protocol):
-    """Reads available inside :meth:`Backend.read` and :meth:`Backend.write`."""
+    """Reads available inside :meth:`Backend.read` and :meth:`Backend.write`.
+
+    Record families that need nothing dialect-specific (Sieve scripts, the
+    outbound queue, identities ...) are written once in ``kernel.store`` as
+    portable SQL run through :meth:`select` and :meth:`WriteOps.execute`:
+    ``?`` placeholders (no ``?`` or ``%`` inside literals), flags as Python
+    ``bool`` parameters and tested as ``WHERE flag`` (SQLite stores 0/1,
+    PostgreSQL ``BOOLEAN``), ``RETURNING`` for generated ids. Where the
+    dialects must differ (``FOR UPDATE SKIP LOCKED``), branch on
+    :attr:`backend_name`.
+    """
+
+    #: ``"sqlite"`` or ``"postgres"`` (a third-party backend names itself).
+    backend_name: str
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one portable query (see the class notes)."""
+        ...
 
     def principal_by_name(self, name: str) -> Principal | None:
         """The principal whose primary address is ``name`` (lower-case), if any."""
@@ -224,6 +248,18 @@ class ReadOps(Protocol):
 class WriteOps(ReadOps, Protocol):
     """Writes available inside :meth:`Backend.write`. Each raises
     :class:`~kernel.errors.StoreError` subclasses on constraint violations."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+        """Run one portable statement (see :class:`ReadOps`).
+
+        A statement that fails ends the write function: let the error
+        propagate (on PostgreSQL the transaction is aborted by then).
+
+        Raises:
+            DuplicateUid: it violated a unique constraint.
+            NoSuchItem: it violated a foreign key.
+        """
+        ...
 
     def insert_principal(
         self, kind: str, name: str, role: str, quota: int, description: str, created: float

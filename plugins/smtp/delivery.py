@@ -2,7 +2,10 @@
 
 Theory of operation: for each distinct account among the recipients (an alias
 and its target get one copy), the ``stalwart_before_delivery`` hooks run; a
-refusal fails that recipient only. The copy is composed (Return-Path, the
+refusal fails that recipient only, and their filings (Sieve keep/fileinto,
+rules) say which copies to store: none for a discard, one Email per distinct
+keyword set otherwise, each in every mailbox its filings named. The copy is
+composed (Return-Path, the
 Received field, header edits) and appended with ``kernel.store.emails.append``,
 which returns once the copy is durable (committed, blob fsynced). Appends run
 concurrently, so the store can group-commit them. Identical bytes share one
@@ -22,14 +25,22 @@ from typing import TYPE_CHECKING, final
 
 import trio
 
-from kernel import KernelError, NoSuchItem, QuotaExceeded
-from kernel.pipeline import DeliveryTarget, Verdict, VerdictAction, merge_verdicts, run_stage
-from kernel.store import Mailboxes
+from kernel import DuplicateUid, KernelError, NoSuchItem, QuotaExceeded
+from kernel.pipeline import (
+    DeliveryTarget,
+    Filing,
+    Verdict,
+    VerdictAction,
+    merge_verdicts,
+    run_stage,
+)
+from kernel.store import Mailbox, Mailboxes
 from plugins.smtp.proto import codes
 from plugins.smtp.proto.responses import Reply
 from plugins.smtp.trace import compose
 
 if TYPE_CHECKING:
+    from kernel.boot import Kernel
     from plugins.smtp.session import Session
     from plugins.smtp.transaction import Recipient, Transaction
 
@@ -50,16 +61,62 @@ class Outcome:
         return self.reply is None
 
 
-async def _mailbox_id(session: Session, account: int, path: str, role: str) -> tuple[int, str]:
-    mailboxes = await session.kernel.store.mailboxes.list(account)
+def _find(mailboxes: list[Mailbox], path: str) -> Mailbox | None:
+    folded = path.lower() if path.upper() == "INBOX" else path
     for mailbox in mailboxes:
-        if Mailboxes.path(mailboxes, mailbox).lower() == path.lower():
-            return mailbox.id, Mailboxes.path(mailboxes, mailbox)
-    for mailbox in mailboxes:
-        if mailbox.role == role:
-            return mailbox.id, Mailboxes.path(mailboxes, mailbox)
-    inbox = next(m for m in mailboxes if m.role == "inbox" or m.name == "INBOX")
-    return inbox.id, "INBOX"
+        name = Mailboxes.path(mailboxes, mailbox)
+        if name == folded or (folded.lower() == "inbox" and mailbox.role == "inbox"):
+            return mailbox
+    return None
+
+
+async def _create_path(kernel: Kernel, account: int, path: str) -> Mailbox:
+    """Create ``path`` and any missing superior level (Sieve ``fileinto :create``)."""
+    parent: int | None = None
+    mailbox: Mailbox | None = None
+    parts = [p for p in path.split("/") if p]
+    for depth in range(len(parts)):
+        mailboxes = await kernel.store.mailboxes.list(account)
+        mailbox = _find(mailboxes, "/".join(parts[: depth + 1]))
+        if mailbox is None:
+            try:
+                mailbox = await kernel.store.mailboxes.create(account, parts[depth], parent=parent)
+            except DuplicateUid:  # created concurrently by another delivery
+                mailboxes = await kernel.store.mailboxes.list(account)
+                mailbox = _find(mailboxes, "/".join(parts[: depth + 1]))
+                assert mailbox is not None
+        parent = mailbox.id
+    if mailbox is None:
+        raise ValueError(f"{path!r} is not a mailbox name")
+    return mailbox
+
+
+async def _resolve(
+    kernel: Kernel, account: int, filing: Filing, default: str, default_role: str
+) -> tuple[int, str]:
+    """The mailbox one filing lands in, and its path (RFC 5228 §4.1: a mailbox that
+    cannot be used falls back to the default, so the message is never lost)."""
+    mailboxes = await kernel.store.mailboxes.list(account)
+    chosen: Mailbox | None = None
+    if filing.mailbox_id is not None:
+        chosen = next((m for m in mailboxes if m.id == filing.mailbox_id), None)
+    if chosen is None and filing.special_use is not None:
+        chosen = next((m for m in mailboxes if m.role == filing.special_use), None)
+    if chosen is None and filing.mailbox is not None:
+        chosen = _find(mailboxes, filing.mailbox)
+        if chosen is None and filing.create:
+            try:
+                chosen = await _create_path(kernel, account, filing.mailbox)
+            except (ValueError, KernelError):
+                chosen = None
+            mailboxes = await kernel.store.mailboxes.list(account)
+    if chosen is None:
+        chosen = _find(mailboxes, default) or next(
+            (m for m in mailboxes if m.role == default_role), None
+        )
+    if chosen is None:
+        chosen = next(m for m in mailboxes if m.role == "inbox" or m.name == "INBOX")
+    return chosen.id, Mailboxes.path(mailboxes, chosen)
 
 
 async def _deliver_one(
@@ -87,7 +144,10 @@ async def _deliver_one(
         )
     edits = merge_verdicts(txn.verdict, verdict)
     role = "junk" if edits.action is VerdictAction.QUARANTINE else "inbox"
-    path = edits.mailbox or ("Junk" if role == "junk" else "INBOX")
+    default = "Junk" if role == "junk" else "INBOX"
+    filings = edits.filings if edits.filings is not None else (Filing(),)
+    if not filings:
+        return Outcome(recipient, "(discarded)")
     raw = compose(
         message,
         sender=txn.sender,
@@ -95,9 +155,19 @@ async def _deliver_one(
         add=edits.add_headers,
         remove=edits.remove_headers,
     )
-    mailbox, path = await _mailbox_id(session, recipient.account_id, path, role)
-    await kernel.store.emails.append(recipient.account_id, raw, [mailbox])
-    return Outcome(recipient, path)
+    # Keywords live on the Email, so copies with the same keywords are one Email
+    # in several mailboxes, and each distinct keyword set is an Email of its own.
+    groups: dict[frozenset[str], dict[int, str]] = {}
+    for filing in filings:
+        mailbox, path = await _resolve(
+            kernel, recipient.account_id, filing, filing.mailbox or default, role
+        )
+        groups.setdefault(frozenset(filing.keywords), {})[mailbox] = path
+    for keywords, targets in groups.items():
+        await kernel.store.emails.append(
+            recipient.account_id, raw, list(targets), keywords=sorted(keywords)
+        )
+    return Outcome(recipient, ",".join(p for t in groups.values() for p in t.values()))
 
 
 def _failure(exc: Exception) -> Reply:

@@ -82,9 +82,13 @@ class PostgresReadOps(SqlMailReads):
     """Read operations over one connection (the transaction is the caller's)."""
 
     dialect = _DIALECT
+    backend_name = "postgres"
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._all(sql.replace("?", "%s"), tuple(params))
 
     def _one(self, query: Any, params: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
         return self._conn.execute(query, params).fetchone()

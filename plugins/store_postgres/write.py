@@ -41,7 +41,7 @@ Implementation notes:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, fields
 from typing import Any, final
@@ -51,6 +51,7 @@ from psycopg.sql import SQL, Identifier
 
 from kernel.errors import DuplicateUid, NoSuchItem
 from kernel.store.email_text import EmailText
+from kernel.store.interfaces import Executed
 from kernel.store.mail_records import EmailRow, Membership
 from kernel.store.records import ScramSecret
 from kernel.store.rows import EMAIL_COLUMNS, EMAIL_TEXT_COLUMNS
@@ -94,6 +95,12 @@ class PostgresWriteOps(PostgresReadOps):
             raise DuplicateUid(duplicate) from exc
         except errors.ForeignKeyViolation as exc:
             raise NoSuchItem(missing or "a referenced item does not exist") from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+        with self._translated("the item already exists"):
+            cursor = self._conn.execute(sql.replace("?", "%s"), tuple(params))
+            rows = cursor.fetchall() if cursor.description is not None else []
+        return Executed(rows, cursor.rowcount)
 
     def _insert(
         self, query: str, params: tuple[Any, ...], duplicate: str, missing: str = ""

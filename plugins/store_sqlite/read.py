@@ -89,9 +89,13 @@ class SqliteReadOps(SqlMailReads):
     """Reads over one connection (the transaction is the caller's)."""
 
     dialect = _DIALECT
+    backend_name = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, tuple(params)).fetchall()
 
     def principal_by_name(self, name: str) -> Principal | None:
         row = self._conn.execute(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import astuple
-from typing import final
+from typing import Any, final
 
 from kernel.errors import DuplicateUid, NoSuchItem
 from kernel.store.email_text import EmailText
+from kernel.store.interfaces import Executed
 from kernel.store.mail_records import EmailRow, Membership
 from kernel.store.records import ScramSecret
 from kernel.store.rows import EMAIL_TEXT_COLUMNS
@@ -25,6 +27,16 @@ _MAILBOX_UPDATABLE = {"parent", "name", "role", "sort_order", "subscribed", "uid
 @final
 class SqliteWriteOps(SqliteReadOps):
     """Reads and writes over the writer's connection."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
+        try:
+            cursor = self._conn.execute(sql, tuple(params))
+            rows = cursor.fetchall()
+        except sqlite3.IntegrityError as exc:
+            if "FOREIGN KEY" in str(exc):
+                raise NoSuchItem("a referenced item does not exist") from exc
+            raise DuplicateUid(str(exc)) from exc
+        return Executed(rows, cursor.rowcount)
 
     def insert_principal(
         self, kind: str, name: str, role: str, quota: int, description: str, created: float

@@ -456,7 +456,7 @@ async def test_hook_stalwart_before_delivery(tmp_path: Path) -> None:
         delivery=target,
         message=b"",
     )
-    assert verdict.mailbox == "Lists"  # the first plugin to choose wins
+    assert verdict.filings == (kernel.Filing("Lists"),)  # the first plugin to choose wins
     assert calls == ["p0:deliver=INBOX", "p1:deliver=INBOX"]
 
 

@@ -13,7 +13,8 @@ import pytest
 import trio
 from smtp_support import MESSAGE, Server, client, in_thread, smtp_server
 
-from kernel import DeliveryTarget, Envelope, Kernel, SessionInfo, Verdict, hookimpl
+from kernel import DeliveryTarget, Envelope, Filing, Kernel, SessionInfo, Verdict, hookimpl
+from kernel.store import Mailboxes
 from plugins.smtp.testing import SmtpClient
 
 
@@ -117,7 +118,7 @@ async def test_pipeline_stages_see_the_transaction_and_edit_headers(tmp_path: Pa
     assert seen["deliver"] == DeliveryTarget("ann@example.org", "ann@example.org", server.ann)
 
 
-class Filing:
+class RulesLike:
     """A rules-like plugin: quarantine by subject, file by recipient, refuse one recipient."""
 
     @hookimpl
@@ -146,7 +147,7 @@ class Filing:
 async def test_pipeline_quarantine_mailbox_and_per_recipient_refusal(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    async with smtp_server(tmp_path, extra_plugins={"filing": Filing()}) as server:
+    async with smtp_server(tmp_path, extra_plugins={"filing": RulesLike()}) as server:
         async with await SmtpClient.connect(*server.address()) as smtp:
             await smtp.expect(220)
             await smtp.transact("EHLO client.example", 250)
@@ -234,3 +235,70 @@ async def test_pipeline_connect_and_ehlo_verdicts(tmp_path: Path) -> None:
             assert await smtp.transact("EHLO localhost", 550) == ["bad name"]
             await smtp.transact("MAIL FROM:<>", 503)
             await smtp.transact("EHLO client.example", 250)
+
+
+class Filer:
+    """A delivery hook that chooses copies (what Sieve keep/fileinto/discard become)."""
+
+    @hookimpl
+    def stalwart_before_delivery(self, kernel, session, envelope, delivery, message):
+        async def decide() -> Verdict | None:
+            if b"Subject: two copies" in message:
+                return Verdict.accept(
+                    filings=(
+                        Filing(None, ("$seen",)),  # keep, flagged
+                        Filing("Lists/Python", ("$list",), create=True),
+                        Filing("Lists/Python", ("$list",), create=True),  # the same copy twice
+                        Filing("Archive", ("$list",)),
+                    )
+                )
+            if b"Subject: drop" in message:
+                return Verdict.discard()
+            if b"Subject: by role" in message:
+                return Verdict.accept(filings=(Filing("Nowhere", special_use="junk"),))
+            if b"Subject: missing" in message:
+                return Verdict.accept(filings=(Filing("Nowhere"),))  # no :create: INBOX
+            return None
+
+        return decide
+
+
+async def test_pipeline_delivery_filings_keywords_create_and_discard(tmp_path: Path) -> None:
+    async with smtp_server(tmp_path, extra_plugins={"filer": Filer()}) as server:
+        async with await SmtpClient.connect(*server.address()) as smtp:
+            await smtp.expect(220)
+            await smtp.transact("EHLO client.example", 250)
+            for subject in (b"two copies", b"drop", b"by role", b"missing"):
+                await smtp.transact("MAIL FROM:<carol@remote.example>", 250)
+                await smtp.transact("RCPT TO:<ann@example.org>", 250)
+                await smtp.transact("DATA", 354)
+                await smtp.send(b"Subject: " + subject + b"\r\n\r\nbody\r\n.\r\n")
+                assert (await smtp.reply())[0] == 250
+        store = server.kernel.store
+        boxes = {
+            Mailboxes.path(all_boxes, m): m
+            for all_boxes in [await store.mailboxes.list(server.ann)]
+            for m in all_boxes
+        }
+        assert "Lists" in boxes and "Lists/Python" in boxes  # created with its parent
+        inbox = await server.inbox(server.ann)
+        assert [b"Subject: two copies" in m or b"Subject: missing" in m for m in inbox] == [
+            True,
+            True,
+        ]
+        listed = await server.inbox(server.ann, "Lists/Python")
+        archived = await server.inbox(server.ann, "Archive")
+        assert len(listed) == len(archived) == 1
+        junk = await server.inbox(server.ann, "Junk")
+        assert len(junk) == 1 and b"Subject: by role" in junk[0]
+        # One Email per keyword set: the Lists/Python and Archive copies are one Email.
+        python_members = await store.emails.in_mailbox(server.ann, boxes["Lists/Python"].id)
+        archive_members = await store.emails.in_mailbox(server.ann, boxes["Archive"].id)
+        assert python_members[0].email == archive_members[0].email
+        keywords = await store.emails.keywords_of(server.ann, [python_members[0].email])
+        assert keywords[python_members[0].email] == frozenset({"$list"})
+        inbox_members = await store.emails.in_mailbox(server.ann, boxes["INBOX"].id)
+        inbox_keywords = await store.emails.keywords_of(
+            server.ann, [m.email for m in inbox_members]
+        )
+        assert sorted(map(sorted, inbox_keywords.values())) == [[], ["$seen"]]
