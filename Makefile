@@ -4,9 +4,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench lint docs clean
+# Debian packages the tests use: clang and lld build the WASM rule examples,
+# sieve-connect is the real ManageSieve client the tests drive.
+DEBIAN_TOOLS := clang:clang wasm-ld:lld sieve-connect:sieve-connect
+
+.PHONY: install system-deps run test bench lint docs clean
 
 install: $(STAMP)
+
+system-deps:
+	@missing=""; for pair in $(DEBIAN_TOOLS); do \
+		command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -19,7 +31,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/stalwart-kernel --data ./var
 
-test: install
+test: install system-deps
 	$(BIN)/ruff check kernel plugins tests
 	$(BIN)/python -m pytest -q
 

@@ -446,3 +446,26 @@ def stalwart_before_delivery(
     *May block:* no; put I/O in the returned callable.
     *Since:* 0.1
     """
+
+
+# --------------------------------------------------------------------------
+# Filters
+# --------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from kernel.rules import RuleEngine
+
+
+@hookspec
+def stalwart_register_rule_engines() -> list[RuleEngine]:
+    """Provide engines that run mail rule files (Sieve scripts, WASM modules).
+
+    *When called:* by the ``stalwart-kernel rules test|replay`` commands, once
+    per invocation, on every installed plugin, to find the engine for a rule
+    file by its suffix (:func:`kernel.rules.engine_for`).
+
+    :returns: a list of :class:`~kernel.rules.RuleEngine`; concatenated. The
+        first engine claiming a suffix wins.
+    *May block:* no; compiling happens later, in ``engine.load(path)``.
+    *Since:* 0.1
+    """
