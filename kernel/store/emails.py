@@ -33,8 +33,10 @@ Implementation notes:
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any, final
 
 import trio
@@ -75,6 +77,8 @@ SHARED_KIND = "shared"
 #: Messages up to this size are kept in the database when there is a blob store.
 INLINE_LIMIT = 64 * 1024
 _NONE: frozenset[str] = frozenset()
+#: How many mailboxes' thread counts :meth:`Emails.counts` remembers.
+_THREAD_COUNTS_CACHED = 4096
 _KEYWORD = re.compile(r"^[\x21-\x7e]{1,255}$")
 _FORBIDDEN_KEYWORD_CHARS = set('(){]%*"\\')
 
@@ -107,6 +111,9 @@ class Emails:
         self._clock = clock
         self._blobs = blobs
         self._inline_limit = inline_limit
+        # (mailbox, trash) -> (account modseq, threads, unread threads); see counts().
+        self._thread_counts: dict[tuple[int, int | None], tuple[int, int, int]] = {}
+        self._thread_counts_lock = threading.Lock()
 
     async def _write(self, fn: Callable[[WriteOps, _Tx], Any]) -> Any:
         """Run ``fn(ops, tx)`` as one transaction, then announce what ``tx`` collected."""
@@ -457,7 +464,25 @@ class Emails:
         def read(ops: ReadOps) -> MailboxCounts:
             owned_mailbox(ops, account, mailbox)
             trash = next((m.id for m in ops.mailboxes(account) if m.role == "trash"), None)
-            return ops.mailbox_counts(mailbox, trash, threads)
+            if not threads:
+                return ops.mailbox_counts(mailbox, trash, False)
+            # Thread counts scan the mailbox (and the threads' other emails), so they
+            # are remembered per account state: any change to the account bumps its
+            # modseq, and the modseq read in this same snapshot keys the entry.
+            modseq = ops.current_modseq(account)
+            key = (mailbox, trash)
+            with self._thread_counts_lock:  # reads run in several worker threads
+                cached = self._thread_counts.get(key)
+            if cached is not None and cached[0] == modseq:
+                counts = ops.mailbox_counts(mailbox, trash, False)
+                return replace(counts, threads=cached[1], unread_threads=cached[2])
+            counts = ops.mailbox_counts(mailbox, trash, True)
+            assert counts.threads is not None and counts.unread_threads is not None
+            with self._thread_counts_lock:
+                if len(self._thread_counts) >= _THREAD_COUNTS_CACHED:
+                    self._thread_counts.pop(next(iter(self._thread_counts)))
+                self._thread_counts[key] = (modseq, counts.threads, counts.unread_threads)
+            return counts
 
         return await self._backend.read(read)
 
@@ -578,6 +603,90 @@ class Emails:
             )
 
         return await self._backend.read(read)
+
+    # ---- JMAP Email (added for the jmap plugin's Email methods) ----------------
+
+    async def records(self, account: int, emails: Iterable[int]) -> dict[int, Email]:
+        """Those of ``emails`` that exist and are the account's, with keywords and
+        memberships, in one read (JMAP Email/get of a page of ids)."""
+        wanted = list(dict.fromkeys(emails))
+
+        def read(ops: ReadOps) -> dict[int, Email]:
+            rows = {e: r for e, r in ops.email_rows(wanted).items() if r.account == account}
+            keywords = ops.keywords_of(list(rows))
+            return {
+                email: Email(
+                    id=email,
+                    row=row,
+                    keywords=keywords.get(email, _NONE),
+                    memberships=tuple(ops.memberships(email)),
+                )
+                for email, row in rows.items()
+            }
+
+        return await self._backend.read(read)
+
+    async def update_email(
+        self,
+        account: int,
+        email: int,
+        *,
+        add_keywords: Iterable[str] = (),
+        remove_keywords: Iterable[str] = (),
+        add_mailboxes: Iterable[int] = (),
+        remove_mailboxes: Iterable[int] = (),
+    ) -> int:
+        """Change an email's keywords and mailboxes in one transaction (JMAP Email/set
+        update); returns the modseq (the current one when nothing changed).
+
+        Raises:
+            NoSuchItem: the email or a mailbox is not the account's.
+            PreconditionFailed: the email would be left in no mailbox.
+            ValueError: an invalid keyword.
+        """
+        adding = {_check_keyword(k) for k in add_keywords}
+        removing = {_check_keyword(k) for k in remove_keywords} - adding
+        boxes_in = list(dict.fromkeys(add_mailboxes))
+        boxes_out = [m for m in dict.fromkeys(remove_mailboxes) if m not in boxes_in]
+
+        def update(ops: WriteOps, tx: _Tx) -> int:
+            modseq = tx.modseq(account)  # the lock first (see append)
+            row = owned_email(ops, account, email)
+            for mailbox in (*boxes_in, *boxes_out):
+                owned_mailbox(ops, account, mailbox)
+            current = _mailboxes_of(ops, email)
+            if not (current | set(boxes_in)) - set(boxes_out):
+                raise PreconditionFailed("an email must stay in at least one mailbox")
+            before = ops.keywords(email)
+            changed = [ops.add_keyword(email, k) for k in adding]
+            changed += [ops.remove_keyword(email, k) for k in removing]
+            after = ops.keywords(email)
+            moved = False
+            if any(changed):
+                for membership in ops.memberships(email):
+                    count_keyword_change(ops, membership.mailbox, before, after)
+                    ops.touch_membership(membership.mailbox, email, modseq)
+                    touch_mailbox(ops, account, membership.mailbox, modseq)
+                    tx.touched.add(membership.mailbox)
+            for mailbox in boxes_in:
+                if mailbox not in current:
+                    add_membership(
+                        ops, account, mailbox, email, modseq, size=row.size, keywords=after
+                    )
+                    tx.touched.add(mailbox)
+                    moved = True
+            for mailbox in boxes_out:
+                if mailbox in current:
+                    remove_memberships(ops, account, mailbox, [email], modseq)
+                    tx.touched.add(mailbox)
+                    moved = True
+            if any(changed) or moved:
+                ops.touch_email(email, modseq)
+                ops.record_change(account, modseq, EMAIL_KIND, email)
+            return modseq
+
+        modseq: int = await self._write(update)
+        return modseq
 
 
 class _Tx:

@@ -313,6 +313,34 @@ async def test_store_mailbox_counts(store: Store) -> None:
     assert seen.thread != draft.thread
 
 
+async def test_store_thread_counts_follow_changes(store: Store) -> None:
+    """Thread counts are remembered per account state; each change must show at once."""
+    account = await _account(store)
+    boxes = await _boxes(store, account)
+    inbox, trash = boxes["INBOX"], boxes["Trash"]
+
+    async def both() -> tuple[int | None, int | None]:
+        counts = await store.emails.counts(account, inbox)
+        uncached = Store(store.backend, blobs=store.blobs)  # an empty cache
+        fresh = await uncached.emails.counts(account, inbox)
+        assert (counts.threads, counts.unread_threads) == (fresh.threads, fresh.unread_threads)
+        return counts.threads, counts.unread_threads
+
+    first = await store.emails.append(account, _raw(message_id="1@x"), [inbox])
+    assert await both() == (1, 1)
+    assert await both() == (1, 1)  # served from the remembered counts
+    await store.emails.set_keywords(account, [first.email], add=["$seen"])
+    assert await both() == (1, 0)
+    reply = await store.emails.append(account, _raw("Re: Hello", "2@x", refs="<1@x>"), [trash])
+    assert await both() == (1, 0)  # an unread reply in the trash does not count here
+    await store.emails.move(account, trash, [reply.email], inbox)
+    assert await both() == (1, 1)
+    await store.emails.append(account, _raw("Other", "3@x"), [inbox], keywords=["$seen"])
+    assert await both() == (2, 1)
+    await store.emails.destroy(account, [first.email, reply.email])
+    assert await both() == (1, 0)
+
+
 async def test_store_mailbox_counters_follow_every_change(store: Store) -> None:
     ann = await _account(store)
     bob = await _account(store, "bob@example.org")
