@@ -38,6 +38,7 @@ from kernel.store.interfaces import Backend, ReadOps, WriteOps
 from kernel.store.mail_ops import remove_memberships
 from kernel.store.mailboxes import create_default_mailboxes
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
+from kernel.store.verified import VerifiedSecrets
 
 __all__ = ["Directory", "InvalidName", "normalize_address"]
 
@@ -87,6 +88,7 @@ class Directory:
         self._backend = backend
         self._hasher = hasher or argon2.PasswordHasher()
         self._clock = clock
+        self._verified = VerifiedSecrets(clock=clock)
 
     # ---- domains -----------------------------------------------------------
 
@@ -278,17 +280,28 @@ class Directory:
         principal, secret_hash, app_passwords = found
         if not principal.enabled:
             return AuthResult(ok=False, account=principal.name, reason="account disabled")
-        if secret_hash is not None and await self._verify(secret_hash, password):
-            return AuthResult(ok=True, account=principal.name)
-        for app_password, digest in app_passwords:
-            if await self._verify(digest, password):
-                used_id, when = app_password.id, self._clock()
-                await self._backend.write(
-                    lambda ops: ops.touch_app_password(used_id, when)  # noqa: B023 - awaited here
-                )
-                return AuthResult(
-                    ok=True, account=principal.name, attributes={"app_password": app_password.name}
-                )
+        candidates: list[tuple[str, AppPassword | None]] = [
+            *([(secret_hash, None)] if secret_hash is not None else []),
+            *((digest, app_password) for app_password, digest in app_passwords),
+        ]
+        # Recently verified pairs first (cheap), then argon2 for each in turn.
+        prepared = _prepare(password)
+        matched = next(((d, a) for d, a in candidates if self._verified.known(d, password)), None)
+        if matched is None:
+            for digest, app_password in candidates:
+                if await self._verify(digest, password):
+                    matched = (digest, app_password)
+                    break
+        if matched is not None:
+            digest, app_password = matched
+            self._verified.remember(digest, prepared)
+            if app_password is None:
+                return AuthResult(ok=True, account=principal.name)
+            used_id, when = app_password.id, self._clock()
+            await self._backend.write(lambda ops: ops.touch_app_password(used_id, when))
+            return AuthResult(
+                ok=True, account=principal.name, attributes={"app_password": app_password.name}
+            )
         return AuthResult(ok=False, account=principal.name, reason="invalid credentials")
 
     async def scram_secret(self, login: str) -> ScramSecret | None:

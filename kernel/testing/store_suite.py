@@ -79,6 +79,44 @@ async def test_store_authenticate_password(store: Store) -> None:
     assert disabled is not None and not disabled.ok and disabled.reason == "account disabled"
 
 
+async def test_store_verified_logins_are_remembered_until_anything_changes(
+    store: Store,
+) -> None:
+    import argon2
+
+    class Counting(argon2.PasswordHasher):
+        calls = 0
+
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            Counting.calls += 1
+            return super().verify(hash, password)
+
+    hasher = Counting(time_cost=1, memory_cost=1024, parallelism=1)
+    d = Store(store.backend, hasher=hasher).directory
+    await d.add_domain("example.org")
+    await d.add_account("ann@example.org", "secret one")
+    assert (await d.authenticate("ann@example.org", "secret one")).ok
+    calls = Counting.calls
+    assert (await d.authenticate("ann@example.org", "secret one")).ok
+    assert Counting.calls == calls  # remembered: no argon2 this time
+    for _ in range(2):  # failures are never remembered
+        assert not (await d.authenticate("ann@example.org", "guess")).ok
+    assert Counting.calls == calls + 2
+    app = await d.add_app_password("ann@example.org", "phone")
+    assert (await d.authenticate("ann@example.org", app)).ok
+    calls = Counting.calls
+    app_login = await d.authenticate("ann@example.org", app)
+    assert app_login.ok and app_login.attributes == {"app_password": "phone"}
+    assert Counting.calls == calls
+    await d.revoke_app_password("ann@example.org", "phone")
+    assert not (await d.authenticate("ann@example.org", app)).ok
+    await d.set_password("ann@example.org", "secret two")
+    assert not (await d.authenticate("ann@example.org", "secret one")).ok
+    assert (await d.authenticate("ann@example.org", "secret two")).ok
+    await d.update("ann@example.org", enabled=False)
+    assert not (await d.authenticate("ann@example.org", "secret two")).ok
+
+
 async def test_store_account_without_password_cannot_log_in(store: Store) -> None:
     await store.directory.add_domain("example.org")
     await store.directory.add_account("shared@example.org", None, kind="group")
