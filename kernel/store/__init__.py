@@ -31,6 +31,7 @@ from kernel.store.mail_records import (
 from kernel.store.mailboxes import RIGHTS, Mailboxes, prune_log
 from kernel.store.maildrop import Maildrop, MaildropEntry, MaildropListing, MessageReader
 from kernel.store.metadata import Metadata
+from kernel.store.queue import Queue, QueuedMessage, QueuedRecipient
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 from kernel.store.sieve_scripts import SieveScript, SieveScripts
 
@@ -62,6 +63,9 @@ __all__ = [
     "Metadata",
     "Principal",
     "QueryResult",
+    "Queue",
+    "QueuedMessage",
+    "QueuedRecipient",
     "ReadOps",
     "ScramSecret",
     "SieveScript",
@@ -77,7 +81,7 @@ __all__ = [
 @final
 class Store:
     """The domain API over one backend: ``directory``, ``mailboxes``, ``emails``, ``metadata``,
-    ``maildrop`` (POP3), ``sieve`` (scripts and their tracking state)."""
+    ``maildrop`` (POP3), ``sieve`` (scripts and their tracking state), ``queue`` (outbound)."""
 
     def __init__(
         self,
@@ -97,6 +101,7 @@ class Store:
         self.metadata = Metadata(backend)
         self.maildrop = Maildrop(backend, self.emails, self.mailboxes, blobs)
         self.sieve = SieveScripts(backend, publish)
+        self.queue = Queue(backend, publish, blobs=blobs, inline_limit=inline_limit)
 
     async def prune_change_log(self, before: float) -> None:
         """Forget every account's changes logged before time ``before`` (the retention).

@@ -10,6 +10,7 @@ __all__ = [
     "ROLES",
     "AppendResult",
     "Changes",
+    "ChangesPage",
     "CopyResult",
     "Email",
     "EmailRow",
@@ -18,6 +19,7 @@ __all__ = [
     "MailboxCounts",
     "MailboxSnapshot",
     "Membership",
+    "PushSubscriptionRecord",
     "QueryResult",
 ]
 
@@ -227,3 +229,44 @@ class QueryResult:
     position: int
     total: int | None
     state: int
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class ChangesPage:
+    """A bounded slice of the change log for one kind (JMAP /changes with ``maxChanges``).
+
+    ``changes.state`` is the log position the slice reaches; ``partial`` > 0 means
+    the slice ends inside transaction ``changes.state``, after its first
+    ``partial`` entries (in item order) — the rest of it comes next. ``has_more``
+    says the log goes on after the slice.
+    ``with_companion`` is true when every *updated* item of the slice was logged
+    by a transaction that also logged the companion kind (for mailboxes: an email
+    transaction, which changes only their counts; RFC 8621 §2.2 updatedProperties).
+    """
+
+    changes: Changes
+    has_more: bool
+    with_companion: bool = False
+    partial: int = 0
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class PushSubscriptionRecord:
+    """A JMAP PushSubscription (RFC 8620 §7.2) of one principal.
+
+    ``keys`` and ``types`` are JSON text or None (``types`` None: every type);
+    ``expires`` a POSIX time or None.
+    """
+
+    id: int
+    account: int
+    device_client_id: str
+    url: str
+    keys: str | None
+    verification_code: str
+    verified: bool
+    expires: float | None
+    types: str | None
+    created: float

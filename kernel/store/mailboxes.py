@@ -33,9 +33,23 @@ from kernel.errors import DuplicateUid, NoSuchItem, PreconditionFailed
 from kernel.events import ChangeEvent
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
 from kernel.store.mail_ops import remove_memberships
-from kernel.store.mail_records import ROLES, Changes, Mailbox
+from kernel.store.mail_records import (
+    ROLES,
+    Changes,
+    ChangesPage,
+    Mailbox,
+    PushSubscriptionRecord,
+)
 
-__all__ = ["DELIMITER", "RIGHTS", "Mailboxes", "changes", "create_default_mailboxes", "prune_log"]
+__all__ = [
+    "DELIMITER",
+    "RIGHTS",
+    "Mailboxes",
+    "changes",
+    "changes_page",
+    "create_default_mailboxes",
+    "prune_log",
+]
 
 DELIMITER = "/"
 KIND = "mailbox"
@@ -292,6 +306,184 @@ class Mailboxes:
         """Mailboxes created, updated and destroyed after change-log position ``since``."""
         return await self._backend.read(lambda ops: changes(ops, account, KIND, since))
 
+    # ---- reads for JMAP (added for the jmap plugin) ---------------------------
+
+    async def changes_page(
+        self,
+        account: int,
+        kind: str,
+        since: int,
+        limit: int | None = None,
+        *,
+        companion: str | None = None,
+        skip: int = 0,
+    ) -> ChangesPage:
+        """Changes of ``kind`` after ``since``, at most ``limit`` distinct items
+        (RFC 8620 §5.2 ``maxChanges``); see :func:`changes_page` for ``skip`` and
+        :class:`ChangesPage` for ``companion`` and partial pages.
+        """
+        return await self._backend.read(
+            lambda ops: changes_page(ops, account, kind, since, limit, companion, skip)
+        )
+
+    async def email_ids_by_blob(self, account: int, blob: str) -> list[int]:
+        """The account's emails whose raw message is blob ``blob`` (JMAP blob ids)."""
+        rows = await self._backend.read(
+            lambda ops: ops.select(
+                "SELECT id FROM emails WHERE account = ? AND blob = ? ORDER BY id",
+                (account, blob),
+            )
+        )
+        return [int(row[0]) for row in rows]
+
+    async def thread_members(self, account: int, threads: list[int]) -> dict[int, list[int]]:
+        """The account's email ids per thread, oldest received first (JMAP Thread/get).
+
+        Threads without emails are absent from the answer.
+        """
+        wanted = list(dict.fromkeys(threads))
+
+        def read(ops: ReadOps) -> dict[int, list[int]]:
+            out: dict[int, list[int]] = {}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                rows = ops.select(
+                    f"SELECT thread, id FROM emails WHERE account = ? AND thread IN ({marks}) "
+                    "ORDER BY received_at, id",
+                    (account, *chunk),
+                )
+                for thread, email in rows:
+                    out.setdefault(int(thread), []).append(int(email))
+            return out
+
+        return await self._backend.read(read)
+
+    # ---- JMAP push subscriptions (RFC 8620 §7.2; added for the jmap plugin) ----------
+
+    async def push_subscriptions(self, account: int | None) -> list[PushSubscriptionRecord]:
+        """The principal's push subscriptions (every principal's with ``None``), by id."""
+        where, params = ("WHERE account = ?", (account,)) if account is not None else ("", ())
+        rows = await self._backend.read(
+            lambda ops: ops.select(
+                f"SELECT {_PUSH_COLUMNS} FROM push_subscriptions {where} ORDER BY id", params
+            )
+        )
+        return [_push_record(row) for row in rows]
+
+    async def add_push_subscription(
+        self,
+        account: int,
+        *,
+        device_client_id: str,
+        url: str,
+        keys: str | None,
+        verification_code: str,
+        expires: float | None,
+        types: str | None,
+        now: float,
+    ) -> PushSubscriptionRecord:
+        """Record a new, unverified push subscription."""
+
+        def write(ops: WriteOps) -> PushSubscriptionRecord:
+            executed = ops.execute(
+                "INSERT INTO push_subscriptions (account, device_client_id, url, keys, "
+                "verification_code, verified, expires, types, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    account,
+                    device_client_id,
+                    url,
+                    keys,
+                    verification_code,
+                    False,
+                    expires,
+                    types,
+                    now,
+                ),
+            )
+            new_id = int(executed.rows[0][0])
+            rows = ops.select(
+                f"SELECT {_PUSH_COLUMNS} FROM push_subscriptions WHERE id = ?", (new_id,)
+            )
+            return _push_record(rows[0])
+
+        return await self._backend.write(write)
+
+    async def update_push_subscription(
+        self,
+        account: int,
+        subscription: int,
+        *,
+        verified: bool | None = None,
+        expires: float | None = _UNSET,
+        types: str | None = _UNSET,
+    ) -> PushSubscriptionRecord:
+        """Change a subscription's verification, expiry or types; NoSuchItem if not the
+        principal's."""
+        fields: dict[str, object] = {}
+        if verified is not None:
+            fields["verified"] = verified
+        if expires is not _UNSET:
+            fields["expires"] = expires
+        if types is not _UNSET:
+            fields["types"] = types
+
+        def write(ops: WriteOps) -> PushSubscriptionRecord:
+            rows = ops.select(
+                f"SELECT {_PUSH_COLUMNS} FROM push_subscriptions WHERE id = ? AND account = ?",
+                (subscription, account),
+            )
+            if not rows:
+                raise NoSuchItem(f"no push subscription {subscription}")
+            if fields:
+                assignments = ", ".join(f"{name} = ?" for name in fields)
+                ops.execute(
+                    f"UPDATE push_subscriptions SET {assignments} WHERE id = ?",
+                    (*fields.values(), subscription),
+                )
+                rows = ops.select(
+                    f"SELECT {_PUSH_COLUMNS} FROM push_subscriptions WHERE id = ?", (subscription,)
+                )
+            return _push_record(rows[0])
+
+        return await self._backend.write(write)
+
+    async def delete_push_subscription(self, account: int, subscription: int) -> bool:
+        """Forget a subscription (its URL and keys with it); False if not the principal's."""
+        executed = await self._backend.write(
+            lambda ops: ops.execute(
+                "DELETE FROM push_subscriptions WHERE id = ? AND account = ?",
+                (subscription, account),
+            )
+        )
+        return executed.rowcount > 0
+
+    async def delete_expired_push_subscriptions(self, now: float) -> int:
+        """Forget every subscription whose expiry has passed; returns how many."""
+        executed = await self._backend.write(
+            lambda ops: ops.execute(
+                "DELETE FROM push_subscriptions WHERE expires IS NOT NULL AND expires < ?", (now,)
+            )
+        )
+        return executed.rowcount
+
+    async def thread_ids(self, account: int, limit: int) -> list[int]:
+        """Up to ``limit`` of the account's thread ids, ascending (JMAP Thread/get ids: null)."""
+        rows = await self._backend.read(
+            lambda ops: ops.select(
+                "SELECT DISTINCT thread FROM emails WHERE account = ? ORDER BY thread LIMIT ?",
+                (account, limit),
+            )
+        )
+        return [int(row[0]) for row in rows]
+
+    async def log_state(self, account: int) -> tuple[int, int]:
+        """The account's change-log position and floor (older positions cannot be answered)."""
+        return await self._backend.read(
+            lambda ops: (ops.current_modseq(account), ops.log_floor(account))
+        )
+
 
 def changes(ops: ReadOps, account: int, kind: str, since: int) -> Changes:
     """Fold the log into created/updated/destroyed sets (RFC 8620 §5.2 semantics)."""
@@ -364,3 +556,99 @@ def _is_descendant(ops: ReadOps, candidate: int, ancestor: int) -> bool:
 def _norm_path(path: str) -> str:
     head, sep, rest = path.partition(DELIMITER)
     return ("INBOX" if head.upper() == "INBOX" else head) + sep + rest
+
+
+def changes_page(
+    ops: ReadOps,
+    account: int,
+    kind: str,
+    since: int,
+    limit: int | None,
+    companion: str | None = None,
+    skip: int = 0,
+) -> ChangesPage:
+    """Fold the log after ``since`` like :func:`changes`, at most ``limit`` distinct items.
+
+    The log is read in (modseq, item) order. ``skip`` drops the first entries of
+    modseq ``since + 1`` (a page that ended inside that transaction reported them
+    already). A page that ends inside a transaction says so with
+    ``ChangesPage.partial``: the entries of modseq ``changes.state`` it covered.
+    """
+    state = ops.current_modseq(account)
+    if since < 0 or since > state or since < ops.log_floor(account) or skip < 0:
+        return ChangesPage(Changes(since=since, state=state, cannot_calculate=True), False)
+    entries = ops.changes_since(account, kind, since)
+    first = since + 1
+    skipped = 0
+    while skipped < skip and skipped < len(entries) and entries[skipped][0] == first:
+        skipped += 1
+    entries = entries[skipped:]
+    cut, has_more, partial = state, False, 0
+    if limit is not None:
+        items: set[int] = set()
+        for index, (_modseq, item, _c, _d) in enumerate(entries):
+            if item not in items and len(items) >= limit:
+                has_more = True
+                next_modseq = entries[index][0]
+                if index and entries[index - 1][0] == next_modseq:
+                    cut = next_modseq
+                    partial = sum(1 for e in entries[:index] if e[0] == next_modseq)
+                    partial += skipped if next_modseq == first else 0
+                else:
+                    cut = entries[index - 1][0] if index else since
+                entries = entries[:index]
+                break
+            items.add(item)
+    created: dict[int, None] = {}
+    updated: dict[int, None] = {}
+    destroyed: dict[int, None] = {}
+    update_modseqs: set[int] = set()
+    for modseq, item, was_created, was_destroyed in entries:
+        if was_destroyed:
+            if item in created:
+                del created[item]
+            else:
+                updated.pop(item, None)
+                destroyed[item] = None
+        elif was_created:
+            created[item] = None
+        elif item not in created:
+            updated[item] = None
+            update_modseqs.add(modseq)
+    with_companion = False
+    if companion is not None and updated:
+        companion_modseqs = {m for m, *_ in ops.changes_since(account, companion, since)}
+        with_companion = update_modseqs <= companion_modseqs
+    return ChangesPage(
+        Changes(
+            since=since,
+            state=cut,
+            created=tuple(created),
+            updated=tuple(updated),
+            destroyed=tuple(destroyed),
+        ),
+        has_more,
+        with_companion,
+        partial,
+    )
+
+
+_PUSH_COLUMNS = (
+    "id, account, device_client_id, url, keys, verification_code, verified, expires, types, created"
+)
+
+
+def _push_record(row: tuple[Any, ...]) -> PushSubscriptionRecord:
+    i, account, device, url, keys, code, verified, expires, types, created = row
+    return PushSubscriptionRecord(
+        int(i),
+        int(account),
+        device,
+        url,
+        keys,
+        code,
+        bool(verified),
+        None if expires is None else float(expires),
+        types,
+        float(created),
+    )

@@ -309,25 +309,22 @@ class SieveScripts:
         when = time.time() if now is None else now
 
         def write(ops: WriteOps) -> bool:
-            rows = ops.select(
-                "SELECT expires FROM sieve_tracking WHERE account = ? AND kind = ? AND digest = ?",
-                (account, kind, digest),
+            # Insert-or-nothing, then refresh only an expired row: each step is one
+            # statement, so concurrent deliveries (PostgreSQL's row locks, SQLite's
+            # one writer) see exactly one "new".
+            inserted = ops.execute(
+                "INSERT INTO sieve_tracking (account, kind, digest, expires) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (account, kind, digest) DO NOTHING",
+                (account, kind, digest, when + lifetime),
             )
-            if rows and rows[0][0] > when:
-                return True
-            if rows:
-                ops.execute(
-                    "UPDATE sieve_tracking SET expires = ? "
-                    "WHERE account = ? AND kind = ? AND digest = ?",
-                    (when + lifetime, account, kind, digest),
-                )
-            else:
-                ops.execute(
-                    "INSERT INTO sieve_tracking (account, kind, digest, expires) "
-                    "VALUES (?, ?, ?, ?)",
-                    (account, kind, digest, when + lifetime),
-                )
-            return False
+            if inserted.rowcount == 1:
+                return False
+            refreshed = ops.execute(
+                "UPDATE sieve_tracking SET expires = ? "
+                "WHERE account = ? AND kind = ? AND digest = ? AND expires <= ?",
+                (when + lifetime, account, kind, digest, when),
+            )
+            return refreshed.rowcount == 0
 
         result: bool = await self._backend.write(write)
         return result

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, final
 
 from kernel import Option, Section
+from plugins.smtp.outbound.settings import QUEUE_OPTIONS
 
 if TYPE_CHECKING:
     from kernel import Kernel
@@ -89,9 +90,9 @@ SECTION = Section(
             "dsn",
             "boolean",
             False,
-            "Offer DSN (RFC 3461) and accept its parameters. Off by default until the "
-            "outbound queue sends the notifications: offering it would promise reports "
-            "that nobody sends.",
+            "Offer DSN (RFC 3461) and accept its parameters (NOTIFY, ORCPT, RET, ENVID). "
+            "Failure notifications are sent through the outbound queue either way; "
+            "this only lets clients ask for more (success, delay) or for none.",
         ),
         Option(
             "auth_on_mta",
@@ -138,6 +139,7 @@ SECTION = Section(
             "Transactions (MAIL commands) per client address per window; 0 is unlimited.",
             schema={"minimum": 0},
         ),
+        *QUEUE_OPTIONS,
     ),
 )
 

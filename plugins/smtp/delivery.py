@@ -28,7 +28,9 @@ import trio
 from kernel import DuplicateUid, KernelError, NoSuchItem, QuotaExceeded
 from kernel.pipeline import (
     DeliveryTarget,
+    Envelope,
     Filing,
+    SessionInfo,
     Verdict,
     VerdictAction,
     merge_verdicts,
@@ -36,15 +38,17 @@ from kernel.pipeline import (
 )
 from kernel.store import Mailbox, Mailboxes
 from plugins.smtp.proto import codes
+from plugins.smtp.proto.commands import RcptParams
 from plugins.smtp.proto.responses import Reply
 from plugins.smtp.trace import compose
+from plugins.smtp.transaction import Recipient
 
 if TYPE_CHECKING:
     from kernel.boot import Kernel
     from plugins.smtp.session import Session
-    from plugins.smtp.transaction import Recipient, Transaction
+    from plugins.smtp.transaction import Transaction
 
-__all__ = ["Outcome", "deliver"]
+__all__ = ["Outcome", "deliver", "deliver_queued"]
 
 
 @final
@@ -119,22 +123,35 @@ async def _resolve(
     return chosen.id, Mailboxes.path(mailboxes, chosen)
 
 
+@final
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What one delivery needs from its origin (an SMTP transaction or the queue)."""
+
+    kernel: Kernel
+    info: SessionInfo
+    envelope: Envelope
+    verdict: Verdict
+    sender: str
+
+
 async def _deliver_one(
-    session: Session, txn: Transaction, recipient: Recipient, message: bytes, trace: bytes
+    ctx: _Context, recipient: Recipient, message: bytes, trace: bytes
 ) -> Outcome:
-    quarantined = txn.verdict.action is VerdictAction.QUARANTINE
+    txn_verdict = ctx.verdict
+    quarantined = txn_verdict.action is VerdictAction.QUARANTINE
     target = DeliveryTarget(
         recipient.address,
         recipient.account,
         recipient.account_id,
         "Junk" if quarantined else "INBOX",
     )
-    kernel = session.kernel
+    kernel = ctx.kernel
     verdict: Verdict = await run_stage(
         kernel.pm.hook.stalwart_before_delivery,
         kernel=kernel,
-        session=session.info,
-        envelope=txn.envelope(),
+        session=ctx.info,
+        envelope=ctx.envelope,
         delivery=target,
         message=message,
     )
@@ -142,7 +159,7 @@ async def _deliver_one(
         return Outcome(
             recipient, target.mailbox, Reply.of(verdict.code, verdict.status, verdict.text)
         )
-    edits = merge_verdicts(txn.verdict, verdict)
+    edits = merge_verdicts(txn_verdict, verdict)
     role = "junk" if edits.action is VerdictAction.QUARANTINE else "inbox"
     default = "Junk" if role == "junk" else "INBOX"
     filings = edits.filings if edits.filings is not None else (Filing(),)
@@ -150,7 +167,7 @@ async def _deliver_one(
         return Outcome(recipient, "(discarded)")
     raw = compose(
         message,
-        sender=txn.sender,
+        sender=ctx.sender,
         trace=trace,
         add=edits.add_headers,
         remove=edits.remove_headers,
@@ -189,10 +206,11 @@ async def deliver(
         first.setdefault(recipient.account_id, recipient)
     unique = list(first.values())
     outcomes: dict[int, Outcome] = {}
+    ctx = _Context(session.kernel, session.info, txn.envelope(), txn.verdict, txn.sender)
 
     async def one(recipient: Recipient) -> None:
         try:
-            outcome = await _deliver_one(session, txn, recipient, message, trace)
+            outcome = await _deliver_one(ctx, recipient, message, trace)
         except Exception as exc:  # classified per recipient; never cancels the others
             if not isinstance(exc, KernelError):
                 session.log.exception("smtp-delivery-failed", queue=txn.queue_id)
@@ -213,3 +231,32 @@ async def deliver(
         for recipient in unique:
             nursery.start_soon(one, recipient)
     return [outcomes[r.account_id] for r in unique]
+
+
+async def deliver_queued(
+    kernel: Kernel, address: str, message: bytes, *, sender: str, queue_id: str
+) -> Outcome:
+    """Deliver a queued message (a DSN, a redirect) to one local ``address``.
+
+    The outbound queue calls this for recipients in local domains, so that
+    notifications to local senders never leave the server. The delivery hooks
+    run as for SMTP, with a session named ``queue``.
+
+    Raises:
+        NoSuchItem: the address is not (any more) a local account.
+    """
+    principal = await kernel.store.directory.resolve_recipient(address)
+    if principal is None or principal.kind != "individual" or not principal.enabled:
+        raise NoSuchItem(f"no local mailbox {address}")
+    recipient = Recipient(address, principal.name, principal.id, RcptParams())
+    info = SessionInfo(
+        id=f"queue-{queue_id}",
+        protocol="smtp",
+        listener="queue",
+        role=None,
+        remote=("127.0.0.1", 0),
+        local=("127.0.0.1", 0),
+    )
+    envelope = Envelope(queue_id=queue_id, sender=sender, recipients=(address,))
+    ctx = _Context(kernel, info, envelope, Verdict(), sender)
+    return await _deliver_one(ctx, recipient, message, b"")

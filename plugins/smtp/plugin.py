@@ -1,4 +1,5 @@
-"""Hooks of the ``smtp`` plugin: the ``smtp`` protocol, its configuration section, its checks.
+"""Hooks of the ``smtp`` plugin: the ``smtp`` protocol, its configuration section, its
+checks, the outbound queue manager (a startup service) and the ``queue`` command.
 
 Thin by design (STYLE.md §1.2): the protocol lives in :mod:`plugins.smtp.proto`,
 the behaviour in :mod:`plugins.smtp.stages`, the I/O in :mod:`plugins.smtp.session`.
@@ -6,15 +7,23 @@ the behaviour in :mod:`plugins.smtp.stages`, the I/O in :mod:`plugins.smtp.sessi
 
 from __future__ import annotations
 
-from kernel import Config, Diagnostic, ProtocolSpec, Section, hookimpl
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from kernel import CommandSpec, Config, Diagnostic, Kernel, ProtocolSpec, Section, hookimpl
 from plugins.smtp.config import ROLES, SECTION
+from plugins.smtp.outbound.commands import COMMANDS
+from plugins.smtp.outbound.manager import QUEUE_MANAGER, QueueManager
 from plugins.smtp.session import serve_connection
 
 __all__ = [
     "stalwart_config_validate",
+    "stalwart_register_commands",
     "stalwart_register_config_sections",
     "stalwart_register_protocols",
     "stalwart_required_backends",
+    "stalwart_startup",
 ]
 
 #: Sent before closing a connection refused by a connection limit (RFC 5321 §3.8).
@@ -59,3 +68,19 @@ def stalwart_config_validate(config: Config) -> list[Diagnostic]:
                 )
             )
     return out
+
+
+@hookimpl
+def stalwart_register_commands() -> list[CommandSpec]:
+    return COMMANDS
+
+
+@hookimpl
+def stalwart_startup(kernel: Kernel) -> Callable[..., Awaitable[None]]:
+    manager = QueueManager(kernel)
+    kernel.stash[QUEUE_MANAGER] = manager
+
+    async def run(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        await manager.run(task_status=task_status)
+
+    return run

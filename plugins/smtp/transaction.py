@@ -14,7 +14,7 @@ from typing import final
 from kernel.pipeline import Envelope, Verdict, merge_verdicts
 from plugins.smtp.proto.commands import Mail, RcptParams
 
-__all__ = ["Recipient", "Transaction", "new_queue_id"]
+__all__ = ["Recipient", "RemoteRecipient", "Transaction", "new_queue_id"]
 
 
 def new_queue_id() -> str:
@@ -41,6 +41,25 @@ class Recipient:
 
 
 @final
+@dataclass(frozen=True, slots=True)
+class RemoteRecipient:
+    """An accepted recipient in a domain that is not local (relayed through the queue)."""
+
+    address: str
+    params: RcptParams
+
+    @property
+    def notify(self) -> str | None:
+        """NOTIFY as stored in the queue (RFC 3461 §4.1), e.g. ``FAILURE,DELAY``."""
+        return ",".join(sorted(self.params.notify)) if self.params.notify else None
+
+    @property
+    def orcpt(self) -> str | None:
+        """ORCPT as stored in the queue, ``type;address`` (RFC 3461 §4.2)."""
+        return f"{self.params.orcpt[0]};{self.params.orcpt[1]}" if self.params.orcpt else None
+
+
+@final
 @dataclass(slots=True)
 class Transaction:
     """The state of one mail transaction."""
@@ -49,6 +68,8 @@ class Transaction:
     sender: str
     mail: Mail
     recipients: list[Recipient] = field(default_factory=list)
+    #: Accepted remote recipients (authenticated relaying), queued at the end of DATA.
+    remote: list[RemoteRecipient] = field(default_factory=list)
     #: The merged verdicts of the MAIL, RCPT and DATA stages (header edits, quarantine).
     verdict: Verdict = field(default_factory=Verdict)
     #: RCPT commands refused so far (for the log line at the end).
@@ -59,7 +80,8 @@ class Transaction:
         return Envelope(
             queue_id=self.queue_id,
             sender=self.sender,
-            recipients=tuple(r.address for r in self.recipients),
+            recipients=tuple(r.address for r in self.recipients)
+            + tuple(r.address for r in self.remote),
             parameters=dict(self.mail.params.raw),
         )
 

@@ -95,7 +95,7 @@ def test_sighup_reloads_configuration(kernel_process, tmp_path: Path) -> None:
 def test_unknown_plugin_fails_start_listing_installed(kernel_process) -> None:
     proc = kernel_process(BASE, "--plugins", "nosuch")
     assert proc.proc.wait(timeout=30) == 2
-    proc.wait_for(r"plugin 'nosuch': is not installed \(installed plugins: .*broken, .*upper\)")
+    proc.wait_for(r"plugin 'nosuch': is not installed \(installed plugins: .*broken, .*upper[,)]")
 
 
 def test_plugin_that_raises_on_load_is_named(kernel_process) -> None:

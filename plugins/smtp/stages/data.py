@@ -10,10 +10,11 @@ Checks at the end of the message, each with its reply:
 * then the ``stalwart_inbound_data`` hooks, and delivery.
 
 RFC 5321 §4.1.1.4 and §4.4 leave one reply for all recipients: ``250`` once every
-copy that could be delivered is durable, even if some recipients failed. Those
-failures need a non-delivery notification, which comes with the outbound queue;
-until then they are logged (``delivery ... result=failed``) and counted in the
-``smtp-message`` line. If no recipient succeeded the message is refused: ``452
+local copy that could be delivered and the queue entry for the remote
+recipients (authenticated relaying) are durable, even if some local recipients
+failed. Those failures get a DSN through the outbound queue (RFC 3464; as their
+NOTIFY allows, never to the null sender), also durable before the 250. If no
+recipient succeeded and nothing was queued the message is refused: ``452
 4.2.2`` when every mailbox was full, the hooks' or the store's permanent reply
 when all failures were permanent, otherwise ``451 4.3.0``.
 """
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from kernel.pipeline import run_stage
 from plugins.smtp.delivery import Outcome, deliver
+from plugins.smtp.outbound.submit import notify_local, queue_remote
 from plugins.smtp.proto import codes
 from plugins.smtp.proto.commands import Data
 from plugins.smtp.proto.events import ChunkReceived, MessageReceived
@@ -87,10 +89,11 @@ def _trace(session: Session) -> bytes:
     )
 
 
-def _summary(outcomes: list[Outcome]) -> Reply:
+def _summary(outcomes: list[Outcome], *, queued: bool) -> Reply:
     failed = [o.reply for o in outcomes if o.reply is not None]
-    if len(failed) < len(outcomes):
-        return Reply.of(codes.C250_COMPLETED, codes.ES_2_0_0_OK, "message delivered")
+    if len(failed) < len(outcomes) or queued:
+        text = "message accepted" if queued else "message delivered"
+        return Reply.of(codes.C250_COMPLETED, codes.ES_2_0_0_OK, text)
     if all(r.status == codes.ES_4_2_2_MAILBOX_FULL for r in failed):
         return failed[0]
     permanent = [r for r in failed if r.code >= 500]
@@ -126,18 +129,25 @@ async def message(session: Session, event: MessageReceived) -> Reply:
     if verdict.refused:
         return Reply.of(verdict.code, verdict.status, verdict.text)
     txn.add_verdict(verdict)
-    outcomes = await deliver(session, txn, content, _trace(session))
-    reply = _summary(outcomes)
+    trace = _trace(session)
+    queued = None
+    if txn.remote:
+        # Queued first: if this fails the whole message is refused, before any local copy.
+        queued = await queue_remote(session, txn, content, trace)
+    outcomes = await deliver(session, txn, content, trace) if txn.recipients else []
+    reply = _summary(outcomes, queued=queued is not None)
     failed = sum(1 for o in outcomes if not o.ok)
-    if reply.positive and failed:
-        # todo(RFC 3464 §2): a non-delivery notification for the failed recipients.
-        session.log.warning("smtp-dsn-needed", queue=txn.queue_id, failed=failed)
+    if reply.positive and outcomes:
+        # RFC 3464: the failed local recipients (and NOTIFY=SUCCESS ones) get a DSN,
+        # durable before the 250.
+        await notify_local(session, txn, content, outcomes)
     session.log.info(
         "smtp-message",
         queue=txn.queue_id,
         size=event.size,
-        recipients=len(txn.recipients),
+        recipients=len(txn.recipients) + len(txn.remote),
         delivered=len(outcomes) - failed,
+        queued=queued,
         code=reply.code,
     )
     return reply

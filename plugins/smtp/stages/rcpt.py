@@ -1,4 +1,4 @@
-"""The RCPT stage: recipient policy (local delivery only, so far).
+"""The RCPT stage: recipient policy (local recipients, and relaying for authenticated clients).
 
 Checks, in order, each with its reply:
 
@@ -6,9 +6,9 @@ Checks, in order, each with its reply:
 * DSN parameters when DSN is off: ``555 5.5.4``;
 * a UTF-8 address without ``SMTPUTF8`` on MAIL: ``553 5.6.7`` (RFC 6531 §3.5);
 * a domain that is not local: ``554 5.7.1`` relaying denied for unauthenticated
-  clients; for authenticated ones ``451 4.4.0``, since relaying needs the
-  outbound queue, which does not exist yet (a temporary refusal, so nothing is
-  lost: the client keeps the message);
+  clients; for authenticated ones the recipient is accepted as remote (after
+  the ``stalwart_inbound_rcpt`` hooks) and the message is queued for it at the
+  end of DATA (RFC 6409 §3.3);
 * an address the directory does not resolve (exact, alias, ``user+tag``,
   catch-all, ``postmaster``): ``550 5.1.1`` (a disabled account ``550 5.2.1``);
 * quota (RFC 1870 §6.1): the declared SIZE alone over the quota ``552 5.2.2``;
@@ -25,7 +25,7 @@ from plugins.smtp.proto import codes
 from plugins.smtp.proto.commands import Rcpt
 from plugins.smtp.proto.responses import Reply
 from plugins.smtp.stages.mail import unoffered_parameter
-from plugins.smtp.transaction import Recipient
+from plugins.smtp.transaction import Recipient, RemoteRecipient
 
 if TYPE_CHECKING:
     from kernel.store import Principal
@@ -82,7 +82,7 @@ async def _check(session: Session, cmd: Rcpt) -> tuple[Reply | None, str, Princi
     txn = session.txn
     assert txn is not None
     recipient = cmd.recipient
-    if len(txn.recipients) >= session.settings.max_recipients:
+    if len(txn.recipients) + len(txn.remote) >= session.settings.max_recipients:
         return (
             _refuse(
                 codes.C452_INSUFFICIENT_STORAGE,
@@ -110,12 +110,13 @@ async def _check(session: Session, cmd: Rcpt) -> tuple[Reply | None, str, Princi
     domain = ascii_domain(address.rpartition("@")[2]) if address else None
     local = bool(domain) and not recipient.is_literal and await directory.is_local_domain(domain)
     if address is None or domain is None or not local:
+        if session.account_id is not None and address and domain:
+            # RFC 6409 §3.3 / RFC 5321 §3.6: an authenticated client may relay;
+            # the message goes to the outbound queue at the end of DATA.
+            return None, address, None
         if session.account_id is not None:
-            # todo(RFC 5321 §3.6): relay through the outbound queue once it exists.
             reply = _refuse(
-                codes.C451_LOCAL_ERROR,
-                codes.ES_4_4_0_ROUTING,
-                "relay not available yet (no outbound queue); try again later",
+                codes.C550_MAILBOX_UNAVAILABLE, codes.ES_5_1_1_BAD_MAILBOX, "no such domain"
             )
         else:
             reply = _refuse(
@@ -134,11 +135,35 @@ async def _check(session: Session, cmd: Rcpt) -> tuple[Reply | None, str, Princi
     return _quota(principal, txn.mail.params.size or 0), address, principal
 
 
+async def _relay(session: Session, cmd: Rcpt, address: str) -> Reply:
+    """Accept a remote recipient of an authenticated client (queued at the end of DATA)."""
+    txn = session.txn
+    assert txn is not None
+    verdict = await run_stage(
+        session.kernel.pm.hook.stalwart_inbound_rcpt,
+        kernel=session.kernel,
+        session=session.info,
+        envelope=txn.envelope(),
+        recipient=address,
+    )
+    if verdict.refused:
+        txn.refused += 1
+        return Reply.of(verdict.code, verdict.status, verdict.text)
+    txn.add_verdict(verdict)
+    if all(r.address != address for r in txn.remote):
+        txn.remote.append(RemoteRecipient(address, cmd.params))
+    return Reply.of(
+        codes.C250_COMPLETED, codes.ES_2_1_5_DESTINATION_OK, f"recipient <{address}> OK (relay)"
+    )
+
+
 async def rcpt(session: Session, cmd: Rcpt) -> Reply:
     """RCPT TO: accept a local recipient or say why not."""
     txn = session.txn
     assert txn is not None
     reply, address, principal = await _check(session, cmd)
+    if reply is None and principal is None:
+        return await _relay(session, cmd, address)
     if reply is None and principal is not None:
         verdict = await run_stage(
             session.kernel.pm.hook.stalwart_inbound_rcpt,

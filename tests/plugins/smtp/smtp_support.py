@@ -36,11 +36,15 @@ def config(
     listeners: dict[str, Any] | None = None,
     plaintext: bool = True,
 ) -> dict[str, Any]:
+    smtp = dict(smtp or {})
+    # No queue manager unless a test asks for one: queued mail for a remote
+    # domain would otherwise be looked up in the real DNS.
+    smtp.setdefault("queue", {"enabled": False})
     return {
         "server": {"hostname": "mx.example.org"},
         "auth": {"allow_plaintext_without_tls": plaintext},
         "listeners": listeners or {"mta": listener("mta"), "submission": listener("submission")},
-        "smtp": smtp or {},
+        "smtp": smtp,
     }
 
 

@@ -113,11 +113,8 @@ async def test_submission_plain_and_login_then_relay_not_available(tmp_path: Pat
         assert ok == (235, b"2.7.0 authentication succeeded")
         assert again[0] == 503  # RFC 4954 §4: no second AUTH
         assert not_owned[0] == 553 and not_owned[1].startswith(b"5.7.1")
-        # No outbound queue yet: a temporary refusal, never a silent drop.
-        assert remote == (
-            451,
-            b"4.4.0 relay not available yet (no outbound queue); try again later",
-        )
+        # Relaying for an authenticated client: accepted and queued (RFC 6409 §3.3).
+        assert remote == (250, b"2.1.5 recipient <someone@elsewhere.example> OK (relay)")
         assert local[0] == 250 and data[0] == 250
         assert login == (235, b"2.7.0 authentication succeeded")
         [stored] = await server.inbox(server.bob)

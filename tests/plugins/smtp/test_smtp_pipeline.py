@@ -170,7 +170,7 @@ async def test_pipeline_quarantine_mailbox_and_per_recipient_refusal(
         assert b"X-Spam: yes\r\n" in junk[0]
         assert await server.inbox(server.bob) == []
     log = capsys.readouterr().err
-    assert "result=failed" in log and "event=smtp-dsn-needed" in log
+    assert "result=failed" in log and "event=smtp-dsn-queued" in log
 
 
 class Broken:

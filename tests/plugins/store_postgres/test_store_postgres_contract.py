@@ -22,6 +22,7 @@ from kernel.store import Store
 from kernel.testing.postgres import DSN, admin_connection
 from kernel.testing.store_suite import *  # noqa: F403
 from kernel.testing.store_suite_maildrop import *  # noqa: F403
+from kernel.testing.store_suite_queue import *  # noqa: F403
 from kernel.testing.store_suite_sieve import *  # noqa: F403
 from plugins.store_postgres.connection import PostgresBackend
 from plugins.store_postgres.schema import MIGRATIONS
