@@ -5,6 +5,8 @@
   edits, queued with the envelope's DSN parameters. Called *before* local
   delivery, so a failure to queue refuses the whole message (451) before any
   local copy exists.
+* :func:`queue_local_retry`: local recipients whose copy failed temporarily
+  after DATA while the message was accepted, retried by the queue manager.
 * :func:`notify_local`: a DSN for local recipients whose delivery failed after
   DATA while the message as a whole was accepted (RFC 5321 §4.1.1.4 leaves one
   reply for every recipient; RFC 3464 reports the rest), and "delivered"
@@ -17,22 +19,53 @@ truthful.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from plugins.smtp.outbound.clientproto import needs_8bit
 from plugins.smtp.outbound.dsn import Notice, build_dsn, wants
 from plugins.smtp.trace import compose
+from plugins.smtp.transaction import RemoteRecipient
 
 if TYPE_CHECKING:
     from plugins.smtp.delivery import Outcome
     from plugins.smtp.session import Session
-    from plugins.smtp.transaction import Transaction
+    from plugins.smtp.transaction import Recipient, Transaction
 
-__all__ = ["notify_local", "queue_remote"]
+__all__ = ["notify_local", "queue_local_retry", "queue_remote"]
 
 
 async def queue_remote(session: Session, txn: Transaction, content: bytes, trace: bytes) -> int:
     """Queue ``content`` for ``txn.remote``; the queue message id."""
+    return await _queue(session, txn, content, trace, txn.remote, "smtp-queued")
+
+
+async def queue_local_retry(
+    session: Session,
+    txn: Transaction,
+    content: bytes,
+    trace: bytes,
+    recipients: Sequence[Recipient],
+) -> int:
+    """Queue ``content`` for local ``recipients`` whose delivery failed temporarily.
+
+    Once the message is accepted the server owns it (RFC 5321 §6.1): a local
+    copy that could not be stored for now (a full mailbox, a store hiccup) is
+    retried by the queue manager through local delivery, with the queue's
+    backoff and lifetime, instead of being bounced at once.
+    """
+    queued = [RemoteRecipient(r.address, r.params) for r in recipients]
+    return await _queue(session, txn, content, trace, queued, "smtp-local-deferred")
+
+
+async def _queue(
+    session: Session,
+    txn: Transaction,
+    content: bytes,
+    trace: bytes,
+    recipients: Sequence[RemoteRecipient],
+    event: str,
+) -> int:
     edits = txn.verdict
     stored = compose(
         content,
@@ -42,26 +75,26 @@ async def queue_remote(session: Session, txn: Transaction, content: bytes, trace
         remove=edits.remove_headers,
     )
     # compose() starts with the Return-Path field, which only the final delivery adds
-    # (RFC 5321 §4.4): drop that first line for a relayed copy.
+    # (RFC 5321 §4.4): drop that first line for a queued copy.
     raw = stored.split(b"\r\n", 1)[1]
     params = txn.mail.params
     body = params.body if params.body in ("8BITMIME", "BINARYMIME") else None
     queue_id = await session.kernel.store.queue.enqueue(
         raw,
         txn.sender,
-        [r.address for r in txn.remote],
-        rcpt_params=[(r.notify, r.orcpt) for r in txn.remote],
+        [r.address for r in recipients],
+        rcpt_params=[(r.notify, r.orcpt) for r in recipients],
         env_id=params.envid,
         dsn_ret=params.ret,
         body_type=body or ("8BITMIME" if needs_8bit(raw) else None),
         smtputf8=params.smtputf8,
     )
     session.log.info(
-        "smtp-queued",
+        event,
         queue=txn.queue_id,
         outbound=queue_id,
         sender=txn.sender or "<>",
-        recipients=",".join(r.address for r in txn.remote),
+        recipients=",".join(r.address for r in recipients),
     )
     return queue_id
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from kernel.pipeline import run_stage
 from plugins.smtp.delivery import Outcome, deliver
-from plugins.smtp.outbound.submit import notify_local, queue_remote
+from plugins.smtp.outbound.submit import notify_local, queue_local_retry, queue_remote
 from plugins.smtp.proto import codes
 from plugins.smtp.proto.commands import Data
 from plugins.smtp.proto.events import ChunkReceived, MessageReceived
@@ -138,9 +138,13 @@ async def message(session: Session, event: MessageReceived) -> Reply:
     reply = _summary(outcomes, queued=queued is not None)
     failed = sum(1 for o in outcomes if not o.ok)
     if reply.positive and outcomes:
-        # RFC 3464: the failed local recipients (and NOTIFY=SUCCESS ones) get a DSN,
-        # durable before the 250.
-        await notify_local(session, txn, content, outcomes)
+        # Accepted: a temporary local failure is retried from the queue, and the
+        # permanently failed (and NOTIFY=SUCCESS) recipients get a DSN (RFC 3464);
+        # both durable before the 250.
+        deferred = [o for o in outcomes if o.reply is not None and o.reply.code < 500]
+        if deferred:
+            await queue_local_retry(session, txn, content, trace, [o.recipient for o in deferred])
+        await notify_local(session, txn, content, [o for o in outcomes if o not in deferred])
     session.log.info(
         "smtp-message",
         queue=txn.queue_id,

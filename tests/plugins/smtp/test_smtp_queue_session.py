@@ -71,6 +71,54 @@ async def test_smtp_queue_session_local_failure_after_data_gets_dsn(tmp_path: Pa
     assert "ann@example.org" not in fields.split("Arrival-Date")[1]  # only the failure
 
 
+class BobBusyOnce:
+    """Local delivery to bob fails temporarily the first time (a full disk for a moment)."""
+
+    def __init__(self) -> None:
+        self.refused = 0
+
+    @hookimpl
+    def stalwart_before_delivery(
+        self, kernel: Any, session: Any, envelope: Any, delivery: Any, message: bytes
+    ) -> Callable[..., Any] | None:
+        if delivery.account != "bob@example.org" or self.refused:
+            return None
+        self.refused += 1
+
+        async def decide() -> Verdict:
+            return Verdict.tempfail("try later", code=452, status="4.3.1")
+
+        return decide
+
+
+async def test_smtp_queue_session_temporary_local_failure_is_retried_not_bounced(
+    tmp_path: Path,
+) -> None:
+    busy = BobBusyOnce()
+    async with (
+        dns_server({}) as dns,
+        smtp_server(
+            tmp_path,
+            config(smtp={"queue": queue_settings(dns, 25)}),
+            extra_plugins={"busy": busy},
+        ) as server,
+    ):
+        address = server.address("submission")
+        assert (
+            await in_thread(
+                lambda: _login_and_send(address, ["ann@example.org", "bob@example.org"])
+            )
+            == {}
+        )
+        # Accepted for both; bob's copy comes from the queue's retry.
+        [delivered] = await wait_until(lambda: _at_least(server.inbox(server.bob), 1), timeout=20)
+        await wait_until(lambda: _queue_empty(server))
+        ann = await server.inbox(server.ann)
+    assert busy.refused == 1
+    assert b"Subject:" in delivered and delivered.startswith(b"Return-Path: <ann@example.org>")
+    assert len(ann) == 1 and b"multipart/report" not in ann[0]  # no DSN
+
+
 async def test_smtp_queue_session_notify_never_and_null_sender_get_no_dsn(tmp_path: Path) -> None:
     conf = config(smtp={"dsn": True, "queue": {"enabled": False}})
     async with smtp_server(tmp_path, conf, extra_plugins={"refuse": RefuseBob()}) as server:
