@@ -60,6 +60,10 @@ class HttpServer:
     def __init__(self, kernel: Kernel) -> None:
         self._kernel = kernel
         self.app = QuartTrio("stalwart_kernel")
+        # Quart's app-wide 16 MiB body cap is meant for forms; every route here
+        # enforces its own (reloadable) limit while it reads, e.g. JMAP's
+        # maxSizeUpload, so the app-wide one would only cut larger limits short.
+        self.app.config["MAX_CONTENT_LENGTH"] = None
         self.app.add_url_rule("/healthz", "healthz", _healthz)
         kernel.pm.hook.stalwart_mount_http(app=self.app, kernel=kernel)
         self._config = HypercornConfig()

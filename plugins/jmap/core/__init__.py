@@ -1,0 +1,1 @@
+"""RFC 8620 core methods (Core/echo, Blob/copy, PushSubscription)."""

@@ -1,0 +1,133 @@
+"""Helpers for the JMAP tests: a kernel serving JMAP over real HTTP, and a small client.
+
+``async with jmap_server(tmp_path) as server:`` runs a kernel with the
+``directory`` and ``jmap`` plugins (plus ``imap`` when asked) on an HTTP
+listener bound to port 0, with the account ``ann@example.org``; ``server.call``
+sends a JMAP request with httpx and returns the decoded response.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kernel import Kernel
+from kernel.testing import listener_address, run_kernel
+from plugins.jmap.ids import ACCOUNT, MAILBOX, encode_id
+
+USER = "ann@example.org"
+PASSWORD = "correct horse"
+OTHER = "bob@example.org"
+OTHER_PASSWORD = "battery staple"
+CORE = "urn:ietf:params:jmap:core"
+MAIL = "urn:ietf:params:jmap:mail"
+USING = [CORE, MAIL]
+BASE_CONFIG: dict[str, Any] = {
+    "auth": {"allow_plaintext_without_tls": True},
+    "listeners": {"web": {"bind": "127.0.0.1:0", "protocol": "http", "tls": "none"}},
+}
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base``, nested mappings merged too."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def basic(user: str = USER, password: str = PASSWORD) -> dict[str, str]:
+    """An ``Authorization: Basic`` header."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def message(n: int, subject: str | None = None, body: bytes = b"Hello.\r\n") -> bytes:
+    """A small message numbered ``n``."""
+    subject = subject if subject is not None else f"test {n}"
+    return (
+        b"From: bob@example.org\r\nTo: ann@example.org\r\n"
+        b"Subject: %s\r\nMessage-ID: <%d@example.org>\r\n\r\n" % (subject.encode(), n)
+    ) + body
+
+
+@dataclass
+class Server:
+    """A running kernel serving JMAP, with the account ``ann@example.org``."""
+
+    kernel: Kernel
+    base: str
+    client: httpx.AsyncClient
+    account: int
+    inbox: int
+
+    @property
+    def account_id(self) -> str:
+        """Ann's JMAP account id."""
+        return encode_id(ACCOUNT, self.account)
+
+    @property
+    def inbox_id(self) -> str:
+        """Ann's INBOX as a JMAP id."""
+        return encode_id(MAILBOX, self.inbox)
+
+    async def deliver(self, raw: bytes, mailbox: int | None = None) -> int:
+        """Append ``raw`` to a mailbox (default INBOX) through the store; the email id."""
+        result = await self.kernel.store.emails.append(
+            self.account, raw, [mailbox if mailbox is not None else self.inbox]
+        )
+        return result.email
+
+    async def post(self, body: Any, **kwargs: Any) -> httpx.Response:
+        """POST ``body`` as JSON to the API endpoint (Ann's credentials by default)."""
+        headers = kwargs.pop("headers", None) or basic()
+        return await self.client.post(
+            self.base + "/jmap/api/", json=body, headers=headers, **kwargs
+        )
+
+    async def request(
+        self, calls: list[list[Any]], using: list[str] | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """Send method calls; assert HTTP 200 and return the Response object."""
+        body = {"using": using or USING, "methodCalls": calls, **extra}
+        response = await self.post(body)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def call(self, name: str, args: dict[str, Any], **kw: Any) -> tuple[str, dict[str, Any]]:
+        """One method call; returns the (name, arguments) of its first response."""
+        result = await self.request([[name, args, "c1"]], **kw)
+        first = result["methodResponses"][0]
+        return first[0], first[1]
+
+
+@asynccontextmanager
+async def jmap_server(
+    tmp_path: Path,
+    config: Mapping[str, Any] | None = None,
+    *,
+    extra_plugins: tuple[str, ...] = (),
+) -> AsyncIterator[Server]:
+    """Run a kernel serving JMAP (``BASE_CONFIG`` merged with ``config``)."""
+    async with run_kernel(
+        tmp_path,
+        names=["directory", "jmap", *extra_plugins],
+        config=merge(BASE_CONFIG, config or {}),
+    ) as kernel:
+        directory = kernel.store.directory
+        await directory.add_domain("example.org")
+        account = (await directory.add_account(USER, PASSWORD)).id
+        inbox = await kernel.store.mailboxes.by_path(account, "INBOX")
+        assert inbox is not None
+        host, port = listener_address(kernel, "web")
+        async with httpx.AsyncClient(timeout=10) as client:
+            yield Server(kernel, f"http://{host}:{port}", client, account, inbox.id)
