@@ -52,6 +52,7 @@ from kernel.store.mail_ops import (
     check_quota,
     count_keyword_change,
     duplicate_email,
+    log_thread,
     owned_email,
     owned_mailbox,
     remove_memberships,
@@ -185,6 +186,7 @@ class Emails:
                 tx.touched.add(mailbox)
             ops.add_used(account, prepared.size)
             ops.record_change(account, modseq, EMAIL_KIND, email, created=True)
+            log_thread(ops, account, modseq, thread, created=thread == email)
             return AppendResult(
                 email=email,
                 thread=thread,

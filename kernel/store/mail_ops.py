@@ -27,10 +27,12 @@ from kernel.store.mail_records import EmailRow, Mailbox, Membership
 __all__ = [
     "EMAIL_KIND",
     "MAILBOX_KIND",
+    "THREAD_KIND",
     "add_membership",
     "check_quota",
     "count_keyword_change",
     "duplicate_email",
+    "log_thread",
     "owned_email",
     "owned_mailbox",
     "remove_memberships",
@@ -39,6 +41,23 @@ __all__ = [
 
 EMAIL_KIND = "email"
 MAILBOX_KIND = "mailbox"
+#: Threads are logged apart (JMAP Thread/changes): a thread changes when an email
+#: joins or leaves it; an email never changes thread, and threads never merge.
+THREAD_KIND = "thread"
+
+
+def log_thread(
+    ops: WriteOps, account: int, modseq: int, thread: int, *, created: bool = False
+) -> None:
+    """Log that ``thread`` changed: created with its first email, destroyed with its
+    last (checked here), else updated."""
+    if created:
+        ops.record_change(account, modseq, THREAD_KIND, thread, created=True)
+        return
+    remaining = ops.select(
+        "SELECT 1 FROM emails WHERE account = ? AND thread = ? LIMIT 1", (account, thread)
+    )
+    ops.record_change(account, modseq, THREAD_KIND, thread, destroyed=not remaining)
 
 
 def owned_mailbox(ops: ReadOps, account: int, mailbox: int) -> Mailbox:
@@ -130,6 +149,7 @@ def duplicate_email(
         ops.add_keyword(email, keyword)
     ops.add_used(account, row.size)
     ops.record_change(account, modseq, EMAIL_KIND, email, created=True)
+    log_thread(ops, account, modseq, thread, created=not thread_known)
     return email, thread
 
 
@@ -159,6 +179,7 @@ def remove_memberships(
         ops.delete_email(email)
         ops.add_used(account, -row.size)
         ops.record_change(account, modseq, EMAIL_KIND, email, destroyed=True)
+        log_thread(ops, account, modseq, row.thread)
         released.append(row.blob)
     for blob in sorted(released):
         ops.release_blob(blob)

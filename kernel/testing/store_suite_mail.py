@@ -341,6 +341,31 @@ async def test_store_thread_counts_follow_changes(store: Store) -> None:
     assert await both() == (1, 0)
 
 
+async def test_store_thread_log(store: Store) -> None:
+    """Threads are logged when an email joins or leaves them (JMAP Thread/changes)."""
+    account = await _account(store)
+    boxes = await _boxes(store, account)
+    inbox, archive = boxes["INBOX"], boxes["Archive"]
+
+    async def log(since: int) -> list[tuple[int, bool, bool]]:
+        rows = await store.backend.read(lambda ops: ops.changes_since(account, "thread", since))
+        return [(item, created, destroyed) for _, item, created, destroyed in rows]
+
+    first = await store.emails.append(account, _raw(message_id="1@x"), [inbox])
+    reply = await store.emails.append(account, _raw("Re: Hello", "2@x", refs="<1@x>"), [inbox])
+    assert first.thread == reply.thread == first.email
+    assert await log(0) == [(first.thread, True, False), (first.thread, False, False)]
+    mark = reply.modseq
+    await store.emails.set_keywords(account, [reply.email], add=["$seen"])
+    await store.emails.copy(account, [reply.email], archive)  # a membership, same email
+    assert await log(mark) == []
+    await store.emails.destroy(account, [reply.email])
+    assert await log(mark) == [(first.thread, False, False)]
+    mark = await store.backend.read(lambda ops: ops.current_modseq(account))
+    await store.emails.destroy(account, [first.email])
+    assert await log(mark) == [(first.thread, False, True)]
+
+
 async def test_store_mailbox_counters_follow_every_change(store: Store) -> None:
     ann = await _account(store)
     bob = await _account(store, "bob@example.org")

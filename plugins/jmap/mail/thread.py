@@ -5,18 +5,16 @@ it), and its ``emailIds`` are its emails oldest received first (§3: "sorted by
 the receivedAt date of the Email, oldest first"). In a shared account only
 emails in mailboxes the user may read count.
 
-Thread/changes is derived from the email change log (there is no thread log):
-for each email created or updated since the state, its thread is created (the
-thread id is that email's id) or updated; a destroyed email whose id is a
-thread id is that thread updated (it still has emails) or destroyed.
-Limitation: a destroyed email that did not start its thread leaves no trace
-of its thread, so that thread is not reported as updated (see docs/jmap.md).
+Thread/changes reads the store's thread log (kind ``thread``): a thread is
+created with its first email, updated when an email joins or leaves it, and
+destroyed with its last email.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from kernel.store.mail_ops import THREAD_KIND
 from plugins.jmap.capabilities import MAIL
 from plugins.jmap.ids import EMAIL, THREAD, decode_id, encode_id
 from plugins.jmap.methods import Call, MethodError, register
@@ -77,41 +75,21 @@ async def thread_get(call: Call, args: dict[str, Any]) -> dict[str, Any]:
 
 @register("Thread/changes", MAIL)
 async def thread_changes(call: Call, args: dict[str, Any]) -> dict[str, Any]:
-    """Standard /changes derived from the email change log (see the module notes)."""
+    """Standard /changes from the store's thread log (see the module notes)."""
     account = await call.account_id(args)
     check_keys(args, {"accountId", "sinceState", "maxChanges"})
     position, limit = parse_changes_args(call, args)
     if position is None:
         raise MethodError("cannotCalculateChanges", "unknown state")
     page = await call.kernel.store.mailboxes.changes_page(
-        account, "email", position[0], limit, skip=position[1]
+        account, THREAD_KIND, position[0], limit, skip=position[1]
     )
     changes = page.changes
     if changes.cannot_calculate:
         raise MethodError("cannotCalculateChanges", "the change log no longer reaches that state")
-    alive = [*changes.created, *changes.updated]
-    rows = await call.kernel.store.emails.rows(account, alive)
-    created_emails = set(changes.created)
-    created: dict[int, None] = {}
-    updated: dict[int, None] = {}
-    destroyed: dict[int, None] = {}
-    for email, row in rows.items():
-        if row.thread == email and email in created_emails:
-            created[row.thread] = None
-        else:
-            updated[row.thread] = None
-    if changes.destroyed:
-        members = await call.kernel.store.mailboxes.thread_members(account, list(changes.destroyed))
-        for email in changes.destroyed:
-            if email in members:
-                updated[email] = None
-            else:
-                destroyed[email] = None
-    for thread in created:
-        updated.pop(thread, None)
-    for thread in destroyed:
-        created.pop(thread, None)
-        updated.pop(thread, None)
+    created = dict.fromkeys(changes.created)
+    destroyed = dict.fromkeys(changes.destroyed)
+    updated = dict.fromkeys(t for t in changes.updated if t not in destroyed)
     return {
         "accountId": args["accountId"],
         "oldState": args["sinceState"],

@@ -451,7 +451,14 @@ async def test_jmap_thread_get_and_changes(tmp_path: Path) -> None:
             assert sorted(changes["created"]) == sorted([thread_id, other_thread])
             assert changes["destroyed"] == []
             state = changes["newState"]
+            # A keyword change leaves every thread's emailIds as they were.
             await server.kernel.store.emails.set_keywords(server.account, [reply], add={"$seen"})
+            _, same = await server.call(
+                "Thread/changes", {"accountId": account, "sinceState": state}
+            )
+            assert same["created"] == same["updated"] == same["destroyed"] == []
+            # A reply (not the thread's first email) leaving updates its thread.
+            await server.kernel.store.emails.destroy(server.account, [reply])
             await server.kernel.store.emails.destroy(server.account, [other])
             _, later = await server.call(
                 "Thread/changes", {"accountId": account, "sinceState": state}
@@ -557,8 +564,8 @@ async def test_jmap_changes_pages_inside_one_transaction(tmp_path: Path) -> None
             account = server.account_id
             emails = [await server.deliver(message(n, f"Subject {n}")) for n in range(3)]
             _, start = await server.call("Mailbox/get", {"accountId": account, "ids": []})
-            # One transaction changes three emails (three threads).
-            await server.kernel.store.emails.set_keywords(server.account, emails, add={"$seen"})
+            # One transaction destroys three emails (three threads).
+            await server.kernel.store.emails.destroy(server.account, emails)
             _, end = await server.call("Mailbox/get", {"accountId": account, "ids": []})
             seen: list[str] = []
             since = start["state"]
@@ -569,7 +576,7 @@ async def test_jmap_changes_pages_inside_one_transaction(tmp_path: Path) -> None
                 )
                 assert name == "Thread/changes", page
                 assert len(page["created"] + page["updated"] + page["destroyed"]) <= 2
-                seen += page["updated"]
+                seen += page["destroyed"]
                 since = page["newState"]
                 pages += 1
                 if not page["hasMoreChanges"]:
@@ -581,12 +588,12 @@ async def test_jmap_changes_pages_inside_one_transaction(tmp_path: Path) -> None
             store = server.kernel.store.mailboxes
             first = await store.changes_page(server.account, "email", modseq, 2)
             assert first.has_more and first.partial == 2
-            assert len(first.changes.updated) == 2
+            assert len(first.changes.destroyed) == 2
             rest = await store.changes_page(
                 server.account, "email", first.changes.state - 1, 2, skip=first.partial
             )
             assert not rest.has_more and rest.partial == 0
-            assert set(rest.changes.updated) | set(first.changes.updated) == set(emails)
+            assert set(rest.changes.destroyed) | set(first.changes.destroyed) == set(emails)
             name, error = await server.call(
                 "Thread/changes", {"accountId": account, "sinceState": "s0:x"}
             )
