@@ -15,6 +15,7 @@ from kernel.events import EventBus
 from kernel.store.directory import Directory, InvalidName, normalize_address
 from kernel.store.emails import INLINE_LIMIT, Emails
 from kernel.store.filters import Comparator, Filter
+from kernel.store.identities import Identities, Identity
 from kernel.store.interfaces import Backend, BlobStore, ReadOps, WriteOps
 from kernel.store.mail_records import (
     AppendResult,
@@ -34,6 +35,7 @@ from kernel.store.metadata import Metadata
 from kernel.store.queue import Queue, QueuedMessage, QueuedRecipient
 from kernel.store.records import AppPassword, Domain, Principal, ScramSecret, Token
 from kernel.store.sieve_scripts import SieveScript, SieveScripts
+from kernel.store.vacation import Vacations
 
 __all__ = [
     "RIGHTS",
@@ -49,6 +51,8 @@ __all__ = [
     "Email",
     "Emails",
     "Filter",
+    "Identities",
+    "Identity",
     "InvalidName",
     "Mailbox",
     "MailboxChanges",
@@ -81,7 +85,8 @@ __all__ = [
 @final
 class Store:
     """The domain API over one backend: ``directory``, ``mailboxes``, ``emails``, ``metadata``,
-    ``maildrop`` (POP3), ``sieve`` (scripts and their tracking state), ``queue`` (outbound)."""
+    ``maildrop`` (POP3), ``sieve`` (scripts and their tracking state), ``queue`` (outbound),
+    ``identities`` (JMAP sending identities)."""
 
     def __init__(
         self,
@@ -101,7 +106,9 @@ class Store:
         self.metadata = Metadata(backend)
         self.maildrop = Maildrop(backend, self.emails, self.mailboxes, blobs)
         self.sieve = SieveScripts(backend, publish)
+        self.vacation = Vacations(backend, publish)
         self.queue = Queue(backend, publish, blobs=blobs, inline_limit=inline_limit)
+        self.identities = Identities(backend, publish)
 
     async def prune_change_log(self, before: float) -> None:
         """Forget every account's changes logged before time ``before`` (the retention).

@@ -427,8 +427,9 @@ class Queue:
         """
         when = time.time() if now is None else now
 
-        def write(ops: WriteOps) -> list[str]:
+        def write(ops: WriteOps) -> tuple[list[str], int | None]:
             done = []
+            account = None
             for r in results:
                 executed = ops.execute(
                     "UPDATE queue_recipients SET status = ?, attempts = attempts + 1, "
@@ -441,11 +442,14 @@ class Queue:
                 if executed.rowcount:
                     done.append(r.recipient)
             if done:
-                _touch(ops, message)
+                account = _touch(ops, message)
                 _drop_if_finished(ops, message)
-            return done
+            return done, account
 
-        return await self._backend.write(write)
+        done, account = await self._backend.write(write)
+        if account is not None:
+            self._wake(account)  # a JMAP EmailSubmission's deliveryStatus moved (push)
+        return done
 
     async def release(self, message: int, owner: str, recipients: Sequence[str]) -> None:
         """Give leased recipients back untried (e.g. at shutdown)."""
@@ -521,3 +525,89 @@ class Queue:
                 raise NoSuchItem(f"no queued message {message}")
 
         await self._backend.write(write)
+
+    # ---- JMAP EmailSubmission (appended: reads and the submission writes) -------
+
+    async def submissions(
+        self, account: int, messages: Sequence[int] | None = None
+    ) -> list[QueuedMessage]:
+        """The account's submissions (all, or those of ``messages`` that are its), each
+        with all its recipients, oldest first."""
+
+        def read(ops: ReadOps) -> list[QueuedMessage]:
+            rows = ops.select(
+                f"SELECT {_MESSAGE_COLUMNS} FROM queue_messages WHERE account = ? ORDER BY id",
+                (account,),
+            )
+            wanted = None if messages is None else set(messages)
+            return [
+                QueuedMessage.from_row(r, _recipients(ops, int(r[0])))
+                for r in rows
+                if wanted is None or int(r[0]) in wanted
+            ]
+
+        return await self._backend.read(read)
+
+    async def cancel_submission(self, account: int, message: int) -> bool:
+        """Cancel an account's submission that nothing has been attempted for yet
+        (RFC 8621 §7 ``undoStatus`` ``canceled``); it stays as a record.
+
+        Returns False (nothing changed) when an attempt was made or is in flight.
+
+        Raises:
+            NoSuchItem: not the account's submission.
+        """
+        now = time.time()
+
+        def write(ops: WriteOps) -> bool:
+            rows = ops.select(
+                "SELECT undo_status FROM queue_messages WHERE id = ? AND account = ?",
+                (message, account),
+            )
+            if not rows:
+                raise NoSuchItem(f"no submission {message}")
+            if rows[0][0] == "canceled":
+                return True
+            busy = ops.select(
+                "SELECT count(*) FROM queue_recipients WHERE message = ? AND (attempts > 0 "
+                "OR next_attempt IS NULL OR (lease_until IS NOT NULL AND lease_until > ?))",
+                (message, now),
+            )
+            if busy[0][0]:
+                return False
+            ops.execute(
+                "UPDATE queue_recipients SET status = 'failed', next_attempt = NULL, "
+                "last_error = 'canceled' WHERE message = ?",
+                (message,),
+            )
+            ops.execute(
+                "UPDATE queue_messages SET undo_status = 'canceled' WHERE id = ?", (message,)
+            )
+            _touch(ops, message)
+            return True
+
+        done: bool = await self._backend.write(write)
+        self._wake(account)
+        return done
+
+    async def delete_submission(self, account: int, message: int) -> None:
+        """Forget an account's submission record (RFC 8621 §7.5: a delivery still
+        queued goes on: the message then leaves the account and stays queued).
+
+        Raises:
+            NoSuchItem: not the account's submission.
+        """
+
+        def write(ops: WriteOps) -> None:
+            rows = ops.select(
+                "SELECT id FROM queue_messages WHERE id = ? AND account = ?", (message, account)
+            )
+            if not rows:
+                raise NoSuchItem(f"no submission {message}")
+            modseq = ops.bump_modseq(account)
+            ops.record_change(account, modseq, "submission", message, destroyed=True)
+            ops.execute("UPDATE queue_messages SET account = NULL WHERE id = ?", (message,))
+            _drop_if_finished(ops, message)
+
+        await self._backend.write(write)
+        self._wake(account)

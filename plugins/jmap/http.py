@@ -39,12 +39,13 @@ from plugins.jmap.accounts import User
 from plugins.jmap.api import RequestError, parse_json, parse_request, run_request
 from plugins.jmap.auth import authenticate_header, challenge
 from plugins.jmap.blobs import resolve_blob, store_upload
-from plugins.jmap.capabilities import CORE, WEBSOCKET
+from plugins.jmap.capabilities import CORE, SIEVE, WEBSOCKET
 from plugins.jmap.config import JmapSettings, settings_of
 from plugins.jmap.ids import ACCOUNT, decode_id
 from plugins.jmap.methods import MethodRegistry, RequestContext, collect_methods
 from plugins.jmap.push import event_source_stream, parse_types
 from plugins.jmap.session import build_session
+from plugins.jmap.sieve.script_compile import sieve_account_capability
 
 if TYPE_CHECKING:
     from kernel.lifecycle import Kernel
@@ -115,7 +116,9 @@ class JmapService:
     async def session(self, user: User, base: str) -> dict[str, Any]:
         """The Session object for ``user``."""
         accounts = await self.context(user, ()).accounts()
-        return build_session(user, accounts, self.settings, self.registry.capabilities, base)
+        registered = self.registry.capabilities
+        personal = {SIEVE: sieve_account_capability(self.kernel)} if SIEVE in registered else {}
+        return build_session(user, accounts, self.settings, registered, base, personal)
 
     @contextmanager
     def request_slot(self, user: User) -> Iterator[None]:

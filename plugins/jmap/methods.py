@@ -68,7 +68,11 @@ Handler = Callable[["Call", dict[str, Any]], Awaitable[Responses]]
 F = TypeVar("F", bound=Handler)
 
 #: The packages whose modules hold methods.
-METHOD_PACKAGES: tuple[str, ...] = ("plugins.jmap.core", "plugins.jmap.mail")
+METHOD_PACKAGES: tuple[str, ...] = (
+    "plugins.jmap.core",
+    "plugins.jmap.mail",
+    "plugins.jmap.sieve",
+)
 
 _TAG = "__jmap_method__"
 

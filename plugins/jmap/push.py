@@ -39,7 +39,7 @@ __all__ = [
 
 #: Change-event kind to the JMAP data types whose state it moves.
 KIND_TYPES: dict[str, tuple[str, ...]] = {
-    "email": ("Email", "Thread"),
+    "email": ("Email", "Thread", "Quota"),
     "mailbox": ("Mailbox",),
     "shared": ("Mailbox", "Email", "Thread"),
     "sieve": ("SieveScript",),

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from plugins.jmap.accounts import Account, User
-from plugins.jmap.capabilities import CORE, MAIL, WEBSOCKET
+from plugins.jmap.capabilities import CORE, MAIL, SIEVE, SUBMISSION, WEBSOCKET
 from plugins.jmap.mail.email_set import MAX_ATTACHMENTS_SIZE
+from plugins.jmap.mail.submission_view import MAX_DELAYED_SEND
+from plugins.jmap.sieve.script_compile import sieve_server_capability
 from plugins.jmap.standard import COLLATIONS
 
 if TYPE_CHECKING:
@@ -31,6 +34,7 @@ __all__ = [
     "mail_account_capability",
     "server_capabilities",
     "session_state",
+    "submission_account_capability",
 ]
 
 SESSION_PATH = "/.well-known/jmap"
@@ -77,6 +81,15 @@ def mail_account_capability(account: Account) -> dict[str, Any]:
     }
 
 
+def submission_account_capability() -> dict[str, Any]:
+    """The ``urn:ietf:params:jmap:submission`` account capability (RFC 8621 §1.3.2):
+    delayed sends through RFC 4865 FUTURERELEASE (``HOLDFOR``/``HOLDUNTIL``)."""
+    return {
+        "maxDelayedSend": MAX_DELAYED_SEND,
+        "submissionExtensions": {"FUTURERELEASE": [str(MAX_DELAYED_SEND)]},
+    }
+
+
 def server_capabilities(
     settings: JmapSettings, registered: frozenset[str], base: str
 ) -> dict[str, Any]:
@@ -88,16 +101,22 @@ def server_capabilities(
     }
     for capability in sorted(registered - {CORE}):
         capabilities[capability] = {}
+    if SIEVE in registered:
+        capabilities[SIEVE] = sieve_server_capability()
     return capabilities
 
 
-def _account_capabilities(account: Account, registered: frozenset[str]) -> dict[str, Any]:
+def _account_capabilities(
+    account: Account, registered: frozenset[str], personal: Mapping[str, dict[str, Any]]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if MAIL in registered:
         out[MAIL] = mail_account_capability(account)
     if account.is_personal:
         for capability in sorted(registered - {CORE, MAIL}):
-            out[capability] = {}
+            out[capability] = dict(personal.get(capability, {}))
+        if SUBMISSION in registered:
+            out[SUBMISSION] = submission_account_capability()
     return out
 
 
@@ -107,15 +126,18 @@ def build_session(
     settings: JmapSettings,
     registered: frozenset[str],
     base: str,
+    personal: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The Session object for ``user`` (§2), URLs under ``base`` (scheme://host[:port])."""
+    """The Session object for ``user`` (§2), URLs under ``base`` (scheme://host[:port]);
+    ``personal`` holds account capability objects that depend on configuration
+    (e.g. RFC 9661's Sieve limits), given to the user's own account."""
     own = accounts[user.id]
     account_objects = {
         account.jmap_id: {
             "name": account.name,
             "isPersonal": account.is_personal,
             "isReadOnly": account.read_only,
-            "accountCapabilities": _account_capabilities(account, registered),
+            "accountCapabilities": _account_capabilities(account, registered, personal or {}),
         }
         for account in accounts.values()
     }

@@ -54,6 +54,7 @@ from plugins.sieve.runner import (
     runnable,
 )
 from plugins.sieve.store_host import StoreHost, digest
+from plugins.sieve.vacation_response import respond_if_away
 from plugins.sieve.verdicts import filing_for, header_edits, reply_text
 
 if TYPE_CHECKING:
@@ -174,6 +175,8 @@ async def filter_delivery(
 ) -> Verdict | None:
     """The verdict of ``delivery``'s active script, or None without one (see module)."""
     store = kernel.store
+    # RFC 8621 §8: the JMAP VacationResponse, through the vacation action's rules.
+    await respond_if_away(kernel, session, envelope, delivery, message, conf)
     active = await store.sieve.active(delivery.account_id)
     if active is None:
         return None

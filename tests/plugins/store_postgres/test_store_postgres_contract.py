@@ -21,9 +21,11 @@ from kernel.errors import StoreError
 from kernel.store import Store
 from kernel.testing.postgres import DSN, admin_connection
 from kernel.testing.store_suite import *  # noqa: F403
+from kernel.testing.store_suite_identities import *  # noqa: F403
 from kernel.testing.store_suite_maildrop import *  # noqa: F403
 from kernel.testing.store_suite_queue import *  # noqa: F403
 from kernel.testing.store_suite_sieve import *  # noqa: F403
+from kernel.testing.store_suite_vacation import *  # noqa: F403
 from plugins.store_postgres.connection import PostgresBackend
 from plugins.store_postgres.schema import MIGRATIONS
 from plugins.store_postgres.write import PostgresWriteOps

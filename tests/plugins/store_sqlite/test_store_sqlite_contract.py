@@ -12,9 +12,11 @@ import pytest
 from kernel.errors import StoreError
 from kernel.store import Store
 from kernel.testing.store_suite import *  # noqa: F403
+from kernel.testing.store_suite_identities import *  # noqa: F403
 from kernel.testing.store_suite_maildrop import *  # noqa: F403
 from kernel.testing.store_suite_queue import *  # noqa: F403
 from kernel.testing.store_suite_sieve import *  # noqa: F403
+from kernel.testing.store_suite_vacation import *  # noqa: F403
 from plugins.blob_fs.store import FsBlobStore
 from plugins.store_sqlite.connection import SqliteBackend
 from plugins.store_sqlite.schema import MIGRATIONS
