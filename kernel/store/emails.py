@@ -78,6 +78,8 @@ SHARED_KIND = "shared"
 #: Messages up to this size are kept in the database when there is a blob store.
 INLINE_LIMIT = 64 * 1024
 _NONE: frozenset[str] = frozenset()
+#: Messages up to this size are parsed on the trio thread, larger ones in a worker.
+_PARSE_INLINE = 16 * 1024
 #: How many mailboxes' thread counts :meth:`Emails.counts` remembers.
 _THREAD_COUNTS_CACHED = 4096
 _KEYWORD = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -155,7 +157,12 @@ class Emails:
         flags = sorted({_check_keyword(k) for k in keywords})
         flagset = frozenset(flags)
         received = self._clock() if received_at is None else received_at
-        prepared = await trio.to_thread.run_sync(Prepared, account, raw, received)
+        if len(raw) <= _PARSE_INLINE:
+            # A small message parses faster than a round trip to a worker thread,
+            # and parsing is Python under the GIL either way.
+            prepared = Prepared(account, raw, received)
+        else:
+            prepared = await trio.to_thread.run_sync(Prepared, account, raw, received)
         targets = list(dict.fromkeys(mailboxes))
         inline: bytes | None = raw
         if self._blobs is not None and len(raw) > self._inline_limit:

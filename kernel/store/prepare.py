@@ -1,7 +1,9 @@
 """What append computes before its transaction: parse, hash, texts, thread keys.
 
-Append does this in a worker thread, so the write function run on the writer
-only inserts rows (see :mod:`kernel.store.emails`).
+Append does this before its write (in a worker thread for a message over 16 KB,
+inline for a smaller one, where the thread round trip would cost more than the
+parse), so the write function run on the writer only inserts rows (see
+:mod:`kernel.store.emails`).
 
 Threads (RFC 8621 §3): an Email joins the thread of an Email it references
 (Message-ID, In-Reply-To, References) or that references it, provided their

@@ -9,8 +9,10 @@ Theory of operation:
   fsync for the whole batch (group commit). A function that raises is rolled
   back to its savepoint alone; the others still commit. Callers are answered
   only after the commit returned, so an acknowledged write is on disk.
-* **Readers** run in trio's worker threads (bounded by a capacity limiter),
-  each thread with its own connection, each read inside one deferred
+* **Readers** run in a small pool of reader threads of our own (``readers`` of
+  them, started on first use; a read is queued and answered like a write, which
+  costs less per read than a trip through trio's thread cache), each thread with
+  its own connection, each read inside one deferred
   transaction so that all its statements see one snapshot. WAL lets them run in
   parallel with the writer.
 * Other processes (the CLI against a running server) use the same file; SQLite's
@@ -79,6 +81,19 @@ class _Job:
             self.token.run_sync_soon(self.done.set)
 
 
+@dataclass
+class _Read:
+    fn: Callable[[SqliteReadOps], Any]
+    token: trio.lowlevel.TrioToken
+    done: trio.Event = field(default_factory=trio.Event)
+    result: Any = None
+    error: BaseException | None = None
+
+    def finish(self) -> None:
+        with contextlib.suppress(trio.RunFinishedError):
+            self.token.run_sync_soon(self.done.set)
+
+
 @final
 class SqliteBackend:
     """The ``store`` backend over one SQLite file.
@@ -94,7 +109,11 @@ class SqliteBackend:
         self._busy_timeout = busy_timeout
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._limiter = trio.CapacityLimiter(readers)
+        self._reader_count = readers
+        self._reads: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        self._reader_threads: list[threading.Thread] = []
+        self._reader_threads_lock = threading.Lock()
+        self._idle_readers = 0
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -131,6 +150,12 @@ class SqliteBackend:
         self._queue.put(None)
         if self._thread is not None:
             await trio.to_thread.run_sync(self._thread.join)
+        with self._reader_threads_lock:
+            threads = list(self._reader_threads)
+        for _ in threads:
+            self._reads.put(None)
+        for thread in threads:
+            await trio.to_thread.run_sync(thread.join)
         await trio.to_thread.run_sync(self.search.close)
         with self._readers_lock:
             readers, self._readers = self._readers, []
@@ -152,7 +177,43 @@ class SqliteBackend:
     async def read(self, fn: Callable[[SqliteReadOps], T]) -> T:
         if self._closed:
             raise RuntimeError("the store is closed")
-        return await trio.to_thread.run_sync(self._read, fn, limiter=self._limiter)
+        job = _Read(fn, trio.lowlevel.current_trio_token())
+        self._reads.put(job)
+        self._start_reader_if_needed()
+        # Shielded like a trip to a worker thread: the read runs to its end anyway.
+        with trio.CancelScope(shield=True):
+            await job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[no-any-return]
+
+    def _start_reader_if_needed(self) -> None:
+        with self._reader_threads_lock:
+            # Another thread while more reads wait than threads are idle (up to the cap).
+            waiting = self._reads.qsize()
+            if waiting <= self._idle_readers or len(self._reader_threads) >= self._reader_count:
+                return
+            thread = threading.Thread(
+                target=self._read_loop, daemon=True, name=f"sqlite-reader:{self.path.name}"
+            )
+            self._reader_threads.append(thread)
+            self._idle_readers += 1  # counted idle until it takes its first job
+        thread.start()
+
+    def _read_loop(self) -> None:
+        while True:
+            job = self._reads.get()
+            with self._reader_threads_lock:
+                self._idle_readers -= 1
+            if job is None:
+                return
+            try:
+                job.result = self._read(job.fn)
+            except BaseException as exc:  # handed to the caller
+                job.error = exc
+            with self._reader_threads_lock:
+                self._idle_readers += 1
+            job.finish()
 
     def _read(self, fn: Callable[[SqliteReadOps], T]) -> T:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

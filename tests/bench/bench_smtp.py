@@ -11,7 +11,8 @@ delivers to a local account; with ``--host/--port/--rcpt`` it measures any SMTP
 server, e.g. Postfix from Debian's packages delivering to a local mailbox.
 
 Usage: ``python tests/bench/bench_smtp.py [--clients 1,20] [--seconds 10]
-[--host H --port P --rcpt user@domain]``. It reports numbers and asserts nothing.
+[--sizes 1024,102400] [--host H --port P --rcpt user@domain]``. It reports numbers
+and asserts nothing.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def report(name: str, samples: list[float], elapsed: float) -> None:
 
 async def bench(args: argparse.Namespace, host: str, port: int) -> None:
     print(f"server {host}:{port}, recipient {args.rcpt}")
-    for size in (1024, 102400):
+    for size in args.sizes:
         data = message(size, args.rcpt)
         for clients in args.clients:
             samples: list[float] = []
@@ -134,6 +135,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", default="1,20", type=lambda s: [int(n) for n in s.split(",")])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--sizes", default="1024,102400", type=lambda s: [int(n) for n in s.split(",")]
+    )
     parser.add_argument("--host")
     parser.add_argument("--port", type=int, default=25)
     parser.add_argument("--rcpt", default=RCPT)

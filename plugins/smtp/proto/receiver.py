@@ -36,6 +36,16 @@ _END = b".\r\n"
 _BARE_NEWLINE = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 
 
+def _has_bare_newline(data: bytes) -> bool:
+    """True if ``data`` holds a CR not followed by LF or an LF not preceded by CR.
+
+    Three counts in C beat a regex scan with look-behind on large content: every
+    CRLF holds one CR and one LF, so any other CR or LF is a bare one.
+    """
+    pairs = data.count(b"\r\n")
+    return data.count(b"\r") != pairs or data.count(b"\n") != pairs
+
+
 class _TooLong(enum.Enum):
     TOO_LONG = "too-long"
 
@@ -98,7 +108,7 @@ class ContentSink:
     def _check(self, data: bytes) -> None:
         if b"\x00" in data:
             self.defects.add(Defect.NUL)
-        elif _BARE_NEWLINE.search(data):
+        elif _has_bare_newline(data):
             if not self.normalise:
                 self.defects.add(Defect.BARE_NEWLINE)
             else:
