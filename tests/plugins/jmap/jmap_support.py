@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jmapc
+import pytest
+import trustme
 
 from kernel import Kernel
 from kernel.testing import listener_address, run_kernel
@@ -43,6 +46,37 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def jmapc_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Config for an implicit-TLS ``web`` listener that jmapc can reach.
+
+    jmapc always fetches ``https://{host}/.well-known/jmap`` with ``requests``:
+    the listener gets a trustme certificate for localhost and ``REQUESTS_CA_BUNDLE``
+    points requests at the test CA.
+    """
+    ca = trustme.CA()
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    cert = ca.issue_cert("localhost", "127.0.0.1")
+    return {
+        "listeners": {"web": {"tls": "implicit"}},
+        "tls": {
+            "certificates": {
+                "main": {
+                    "cert": "".join(b.bytes().decode() for b in cert.cert_chain_pems),
+                    "key": cert.private_key_pem.bytes().decode(),
+                }
+            }
+        },
+    }
+
+
+def jmapc_client(kernel: Kernel, user: str = USER, password: str = PASSWORD) -> jmapc.Client:
+    """A jmapc client for the kernel's ``web`` listener (configured by :func:`jmapc_tls`)."""
+    _, port = listener_address(kernel, "web")
+    return jmapc.Client.create_with_password(f"localhost:{port}", user, password)
 
 
 def basic(user: str = USER, password: str = PASSWORD) -> dict[str, str]:

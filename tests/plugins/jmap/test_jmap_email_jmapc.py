@@ -7,11 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jmapc
 import pytest
 import trio
-import trustme
-from jmap_support import PASSWORD, USER, jmap_server, message
+from jmap_support import USER, jmap_server, jmapc_client, jmapc_tls, message
 from jmapc import Ref
 from jmapc.methods import (
     EmailChanges,
@@ -34,38 +32,16 @@ from jmapc.models import (
     EmailQueryFilterCondition,
 )
 
-from kernel.testing import listener_address
-
 TIMEOUT = 30
-
-
-def _tls_config(ca: trustme.CA) -> dict[str, Any]:
-    cert = ca.issue_cert("localhost", "127.0.0.1")
-    return {
-        "listeners": {"web": {"tls": "implicit"}},
-        "tls": {
-            "certificates": {
-                "main": {
-                    "cert": "".join(b.bytes().decode() for b in cert.cert_chain_pems),
-                    "key": cert.private_key_pem.bytes().decode(),
-                }
-            }
-        },
-    }
 
 
 async def test_jmap_email_jmapc_draft_query_get_snippets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ca = trustme.CA()
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     with trio.fail_after(TIMEOUT):
-        async with jmap_server(tmp_path, _tls_config(ca)) as server:
+        async with jmap_server(tmp_path, jmapc_tls(tmp_path, monkeypatch)) as server:
             await server.deliver(message(1, "weekly gazette", b"news of the walrus\r\n"))
-            _, port = listener_address(server.kernel, "web")
-            client = jmapc.Client.create_with_password(f"localhost:{port}", USER, PASSWORD)
+            client = jmapc_client(server.kernel)
             inbox = server.inbox_id
 
             def run() -> tuple[Any, ...]:

@@ -1,8 +1,7 @@
 """The real client library jmapc (PyPI), unmodified, against the server over HTTPS.
 
-jmapc always fetches ``https://{host}/.well-known/jmap`` with ``requests``, so the
-kernel serves an implicit-TLS listener with a trustme certificate and
-``REQUESTS_CA_BUNDLE`` points requests at the test CA.
+jmapc always fetches ``https://{host}/.well-known/jmap`` with ``requests``: see
+``jmap_support.jmapc_tls`` for the TLS listener it needs.
 """
 
 from __future__ import annotations
@@ -10,11 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jmapc
 import pytest
 import trio
-import trustme
-from jmap_support import PASSWORD, USER, jmap_server, message
+from jmap_support import USER, jmap_server, jmapc_client, jmapc_tls, message
 from jmapc.methods import (
     CoreEcho,
     CoreEchoResponse,
@@ -32,34 +29,13 @@ from kernel.testing import listener_address
 TIMEOUT = 30
 
 
-def _tls_config(ca: trustme.CA) -> dict[str, Any]:
-    cert = ca.issue_cert("localhost", "127.0.0.1")
-    return {
-        "listeners": {"web": {"tls": "implicit"}},
-        "tls": {
-            "certificates": {
-                "main": {
-                    "cert": "".join(b.bytes().decode() for b in cert.cert_chain_pems),
-                    "key": cert.private_key_pem.bytes().decode(),
-                }
-            }
-        },
-    }
-
-
 async def test_jmap_jmapc_session_and_mailboxes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ca = trustme.CA()
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     with trio.fail_after(TIMEOUT):
-        async with jmap_server(tmp_path, _tls_config(ca)) as server:
+        async with jmap_server(tmp_path, jmapc_tls(tmp_path, monkeypatch)) as server:
             await server.deliver(message(1))
-            host, port = listener_address(server.kernel, "web")
-            client = jmapc.Client.create_with_password(f"localhost:{port}", USER, PASSWORD)
-            assert host == "127.0.0.1"
+            client = jmapc_client(server.kernel)
 
             def run() -> tuple[Any, ...]:
                 session = client.jmap_session
@@ -71,6 +47,7 @@ async def test_jmap_jmapc_session_and_mailboxes(
 
             session, account_id, echo, got, query, created = await trio.to_thread.run_sync(run)
             assert session.username == USER
+            _, port = listener_address(server.kernel, "web")
             assert session.api_url == f"https://localhost:{port}/jmap/api/"
             assert session.capabilities.core.max_calls_in_request > 0
             assert account_id == server.account_id
@@ -87,14 +64,9 @@ async def test_jmap_jmapc_session_and_mailboxes(
 
 
 async def test_jmap_jmapc_event_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ca = trustme.CA()
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     with trio.fail_after(TIMEOUT):
-        async with jmap_server(tmp_path, _tls_config(ca)) as server:
-            _, port = listener_address(server.kernel, "web")
-            client = jmapc.Client.create_with_password(f"localhost:{port}", USER, PASSWORD)
+        async with jmap_server(tmp_path, jmapc_tls(tmp_path, monkeypatch)) as server:
+            client = jmapc_client(server.kernel)
             subscribers = server.kernel.events.statistics().subscribers
             events: list[Any] = []
 

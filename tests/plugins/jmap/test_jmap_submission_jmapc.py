@@ -7,10 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import jmapc
 import pytest
 import trio
-import trustme
 from jmapc.methods import (
     EmailSet,
     EmailSetResponse,
@@ -25,39 +23,18 @@ from jmapc.methods import (
 )
 from jmapc.models import Email, EmailAddress, EmailBodyPart, EmailBodyValue, EmailSubmission
 
-from kernel.testing import listener_address
 from tests.plugins.jmap.jmap_submission_support import bob_inbox, mailbox_id, submission_server
-from tests.plugins.jmap.jmap_support import PASSWORD, USER
+from tests.plugins.jmap.jmap_support import USER, jmapc_client, jmapc_tls
 
 TIMEOUT = 30
-
-
-def _tls_config(ca: trustme.CA) -> dict[str, Any]:
-    cert = ca.issue_cert("localhost", "127.0.0.1")
-    return {
-        "listeners": {"web": {"tls": "implicit"}},
-        "tls": {
-            "certificates": {
-                "main": {
-                    "cert": "".join(b.bytes().decode() for b in cert.cert_chain_pems),
-                    "key": cert.private_key_pem.bytes().decode(),
-                }
-            }
-        },
-    }
 
 
 async def test_jmap_submission_jmapc_sends_a_draft(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ca = trustme.CA()
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
     with trio.fail_after(TIMEOUT):
-        async with submission_server(tmp_path, _tls_config(ca)) as (server, bob):
-            _, port = listener_address(server.kernel, "web")
-            client = jmapc.Client.create_with_password(f"localhost:{port}", USER, PASSWORD)
+        async with submission_server(tmp_path, jmapc_tls(tmp_path, monkeypatch)) as (server, bob):
+            client = jmapc_client(server.kernel)
             drafts = await mailbox_id(server, "Drafts")
             sent = await mailbox_id(server, "Sent")
 
