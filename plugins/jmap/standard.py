@@ -44,6 +44,7 @@ __all__ = [
     "parse_changes_args",
     "parse_query_args",
     "query_response",
+    "sort_objects",
     "standard_changes",
     "standard_get",
     "standard_query_changes",
@@ -283,6 +284,26 @@ def _check_sort(sort: Any, properties: Iterable[str]) -> list[dict[str, Any]]:
 
 #: Collation algorithms (RFC 4790) this server sorts and filters with.
 COLLATIONS = ("i;ascii-casemap", "i;octet", "i;unicode-casemap")
+
+
+def sort_objects(
+    objects: list[dict[str, Any]], sort: Sequence[dict[str, Any]], *, tiebreak: str = "id"
+) -> None:
+    """Sort small in-memory result sets (scripts, quotas) by ``sort`` comparators
+    (RFC 8620 §5.5), strings by each comparator's collation (default
+    ``i;unicode-casemap``); ``tiebreak`` keeps the order stable across calls."""
+    objects.sort(key=lambda o: o[tiebreak])
+    for comparator in reversed(sort):
+        prop = comparator["property"]
+        collation = comparator.get("collation") or "i;unicode-casemap"
+
+        def key(item: dict[str, Any], prop: str = prop, collation: str = collation) -> Any:
+            value = item[prop]
+            if isinstance(value, str) and collation != "i;octet":
+                return value.casefold() if collation == "i;unicode-casemap" else value.lower()
+            return value
+
+        objects.sort(key=key, reverse=not comparator.get("isAscending", True))
 
 
 def parse_query_args(

@@ -19,31 +19,23 @@ import trio
 from kernel.mail import Message, parse_header_block, parse_message, preview, walk
 from plugins.jmap.capabilities import MAIL
 from plugins.jmap.mail.email_access import BODY_ARGS, body_options, read_any_blob
-from plugins.jmap.mail.email_render import EmailMeta, check_properties, render_email
+from plugins.jmap.mail.email_render import (
+    DEFAULT_PROPERTIES,
+    EmailMeta,
+    check_properties,
+    render_email,
+)
 from plugins.jmap.methods import Call, MethodError, register
 from plugins.jmap.standard import check_keys
 
 __all__ = ["PARSE_DEFAULT_PROPERTIES", "email_parse", "parse_blob"]
 
-#: RFC 8621 §4.9: the default ``properties`` of Email/parse.
-PARSE_DEFAULT_PROPERTIES: Final = (
-    "messageId",
-    "inReplyTo",
-    "references",
-    "sender",
-    "from",
-    "to",
-    "cc",
-    "bcc",
-    "replyTo",
-    "subject",
-    "sentAt",
-    "hasAttachment",
-    "preview",
-    "bodyValues",
-    "textBody",
-    "htmlBody",
-    "attachments",
+#: RFC 8621 §4.9: the default ``properties`` of Email/parse: Email/get's, without
+#: the metadata a parsed blob does not have.
+PARSE_DEFAULT_PROPERTIES: Final = tuple(
+    p
+    for p in DEFAULT_PROPERTIES
+    if p not in ("id", "blobId", "threadId", "mailboxIds", "keywords", "size", "receivedAt")
 )
 
 

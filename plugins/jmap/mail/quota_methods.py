@@ -35,6 +35,7 @@ from plugins.jmap.standard import (
     parse_changes_args,
     parse_query_args,
     query_response,
+    sort_objects,
     standard_get,
     standard_query_changes,
 )
@@ -166,13 +167,7 @@ async def _result(
     quotas = list((await _quotas(call, account)).values())
     if query_filter is not None:
         quotas = [q for q in quotas if _matches(q, query_filter)]
-    for comparator in reversed(sort):
-        prop = comparator["property"]
-
-        def key(quota: dict[str, Any], prop: str = prop) -> Any:
-            return quota[prop].lower() if isinstance(quota[prop], str) else quota[prop]
-
-        quotas.sort(key=key, reverse=not comparator.get("isAscending", True))
+    sort_objects(quotas, sort)
     return [q["id"] for q in quotas]
 
 

@@ -26,6 +26,7 @@ from plugins.jmap.standard import (
     check_keys,
     parse_query_args,
     query_response,
+    sort_objects,
     standard_query_changes,
 )
 
@@ -68,18 +69,7 @@ async def _result(
     ]
     if query_filter is not None:
         scripts = [s for s in scripts if _matches(s, query_filter)]
-    scripts.sort(key=lambda s: s["id"])
-    for comparator in reversed(sort):
-        prop = comparator["property"]
-        collation = comparator.get("collation") or "i;unicode-casemap"
-
-        def key(script: dict[str, Any], prop: str = prop, collation: str = collation) -> Any:
-            value = script[prop]
-            if isinstance(value, str) and collation != "i;octet":
-                return value.casefold() if collation == "i;unicode-casemap" else value.lower()
-            return value
-
-        scripts.sort(key=key, reverse=not comparator.get("isAscending", True))
+    sort_objects(scripts, sort)
     return [encode_script(s["id"]) for s in scripts]
 
 
