@@ -12,10 +12,16 @@ Implementation notes:
 - The SASL engine (:class:`kernel.sasl.SaslServer`) is sans-IO; this module is its
   one async driver. The protocol supplies only ``exchange``: send a challenge in
   the protocol's syntax, return the client's decoded answer (``None`` to cancel).
-- SCRAM-SHA-256 asks the directory for the stored keys (``Credentials(kind=
-  "scram")``); the directory refuses a throttled or disabled user there. A wrong
-  proof is decided by the engine, so it is reported back with
-  ``stalwart_login_failed`` for the directory to count.
+- SCRAM (SCRAM-SHA-256, SCRAM-SHA-1) asks the directory for the stored keys
+  (``Credentials(kind="scram")``); the directory answers with the keys it has
+  (``attributes["scram"]``: one :class:`~kernel.sasl.ScramKeys` or a list, one per
+  hash) and this module picks those of the mechanism's hash; none for that hash
+  (SCRAM-SHA-1 keys of a password set before they were stored) runs the mock
+  exchange, which fails like an unknown user. The directory refuses a throttled
+  or disabled user there. A wrong proof is decided by the engine, so it is
+  reported back with ``stalwart_login_failed`` for the directory to count.
+- A protocol may narrow or extend the configured mechanism list for its own
+  sessions (``mechanisms=``; ManageSieve adds SCRAM-SHA-1, RFC 5804 §2.1).
 - An authorization identity (RFC 4422 §3.4.1) other than the authenticated one is
   refused: there are no proxy-authorisation rights yet.
 - A directory or store error becomes a *temporary* failure (POP3 ``[SYS/TEMP]``,
@@ -24,7 +30,7 @@ Implementation notes:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, final
 
@@ -93,10 +99,21 @@ def plaintext_login_allowed(conn: Connection) -> bool:
     return conn.tls is not None or bool(_config(conn)["allow_plaintext_without_tls"])
 
 
-def sasl_mechanisms(conn: Connection) -> list[str]:
-    """The SASL mechanisms to advertise on this connection now, in preference order."""
+def _enabled(conn: Connection, mechanisms: Sequence[str] | None) -> list[str]:
+    if mechanisms is not None:
+        return [name.upper() for name in mechanisms]
+    return [str(name) for name in _config(conn)["mechanisms"]]  # type: ignore[attr-defined]
+
+
+def sasl_mechanisms(conn: Connection, mechanisms: Sequence[str] | None = None) -> list[str]:
+    """The SASL mechanisms to advertise on this connection now, in preference order.
+
+    Args:
+      conn: the connection (TLS state, configuration).
+      mechanisms: the protocol's own list, instead of ``auth.mechanisms``.
+    """
     config = _config(conn)
-    enabled = [str(name) for name in config["mechanisms"]]  # type: ignore[attr-defined]
+    enabled = _enabled(conn, mechanisms)
     allowed = set(
         available_mechanisms(
             tls=conn.tls is not None,
@@ -166,6 +183,7 @@ async def login_sasl(
     exchange: Exchange,
     *,
     success_data: bool = False,
+    mechanisms: Sequence[str] | None = None,
 ) -> LoginResult:
     """Run one SASL exchange to its end.
 
@@ -179,6 +197,8 @@ async def login_sasl(
         something that is not base64.
       success_data: the protocol carries data in its success reply (ManageSieve);
         otherwise SCRAM's final message is one more challenge.
+      mechanisms: the mechanisms enabled for this protocol, instead of
+        ``auth.mechanisms`` (as given to :func:`sasl_mechanisms`).
 
     Returns:
       The outcome; ``additional_data`` holds SCRAM's server-final message when
@@ -193,7 +213,7 @@ async def login_sasl(
         mechanism,
         tls=conn.tls is not None,
         allow_plaintext_without_tls=bool(config["allow_plaintext_without_tls"]),
-        enabled=[str(name) for name in config["mechanisms"]],  # type: ignore[attr-defined]
+        enabled=_enabled(conn, mechanisms),
         success_data=success_data,
         max_response=int(config["max_response"]),  # type: ignore[call-overload]
     )
@@ -244,8 +264,14 @@ async def _scram(
 ) -> tuple[SaslEvent, bool]:
     """Answer a SCRAM key lookup; also whether a directory vouched for the user."""
     result = await _ask(conn.kernel, lookup)
-    keys = result.attributes.get("scram") if result.ok else None
-    if not isinstance(keys, ScramKeys) or not _same_identity(event.authzid, event.authcid):
+    offered = result.attributes.get("scram") if result.ok else None
+    if isinstance(offered, ScramKeys):
+        offered = [offered]
+    keys = next(
+        (k for k in offered or () if isinstance(k, ScramKeys) and k.hash_name == event.hash_name),
+        None,
+    )
+    if keys is None or not _same_identity(event.authzid, event.authcid):
         # Unknown, refused or impersonating: the engine runs a mock exchange and fails.
         return sasl.scram_credentials(None), False
     return sasl.scram_credentials(keys, result.account), True

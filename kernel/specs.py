@@ -125,11 +125,12 @@ class Credentials:
     Args:
         kind: ``password`` (a password or app password), ``token`` (a bearer
             token, e.g. from OAUTHBEARER or an HTTP ``Authorization`` header) or
-            ``scram``: a SCRAM-SHA-256 exchange asks for the user's stored keys
-            (the SASL engine checks the client's proof itself), and a directory
-            that knows the user answers ``AuthResult(ok=True, account=...,
-            attributes={"scram": kernel.sasl.ScramKeys})``, or ``ok=False`` when
-            the user may not log in now (disabled, throttled).
+            ``scram``: a SCRAM exchange asks for the user's stored keys (the SASL
+            engine checks the client's proof itself), and a directory that knows
+            the user answers ``AuthResult(ok=True, account=..., attributes=
+            {"scram": keys})`` with one :class:`kernel.sasl.ScramKeys` or a list
+            of them, one per hash (``kernel.login`` picks the mechanism's), or
+            ``ok=False`` when the user may not log in now (disabled, throttled).
         username: the login name as given (``None`` for a bare token).
         secret: the password or token (empty for ``scram``).
         protocol: the protocol asking (``imap``, ``smtp``, ``http``...).

@@ -230,9 +230,13 @@ _AUTH = Section(
             "mechanisms",
             "string-list",
             ["SCRAM-SHA-256", "PLAIN", "LOGIN", "OAUTHBEARER"],
-            "SASL mechanisms offered, in this order of preference.",
+            "SASL mechanisms offered, in this order of preference. SCRAM-SHA-1 (RFC 5802) "
+            "is off by default here (SCRAM-SHA-256 supersedes it) but ManageSieve adds it "
+            "(RFC 5804 §2.1 requires it; see `managesieve.sasl_mechanisms`).",
             schema={
-                "items": {"enum": ["SCRAM-SHA-256", "PLAIN", "LOGIN", "OAUTHBEARER"]},
+                "items": {
+                    "enum": ["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN", "OAUTHBEARER"]
+                },
                 "uniqueItems": True,
             },
         ),

@@ -89,10 +89,14 @@ class LookupScram:
     Answer ``None`` for an unknown user, or when ``authcid`` may not act as ``authzid``:
     the exchange then continues with made-up keys and fails at the end, so the client
     cannot tell the cases apart (RFC 5802 §9).
+
+    ``hash_name`` names the hash of the mechanism (``sha256`` for SCRAM-SHA-256,
+    ``sha1`` for SCRAM-SHA-1): answer with the keys stored for that hash.
     """
 
     authcid: str
     authzid: str | None
+    hash_name: str = "sha256"
 
 
 @final

@@ -1,13 +1,18 @@
-"""SCRAM-SHA-256 (RFC 5802, RFC 7677): key derivation and the server side of the exchange.
+"""SCRAM (RFC 5802): key derivation and the server side of the exchange, for each hash.
 
-The store keeps a :class:`ScramKeys` record per account, made by
+Two mechanisms share this code and differ only in the hash function H() and HMAC():
+SCRAM-SHA-1 (RFC 5802 itself; RFC 5804 §2.1 makes it mandatory for ManageSieve) and
+SCRAM-SHA-256 (RFC 7677). :data:`SCRAM_HASHES` maps each mechanism name to its
+:mod:`hashlib` name.
+
+The store keeps a :class:`ScramKeys` record per account and hash, made by
 :func:`derive_scram_keys` when the password is set, so SCRAM works without the plaintext
 password: the server needs only the salt, the iteration count, ``StoredKey`` and
 ``ServerKey``.
 
 Implementation notes:
 
-- No channel binding: ``SCRAM-SHA-256-PLUS`` is never offered, so ``p=`` is refused and
+- No channel binding: no ``-PLUS`` mechanism is ever offered, so ``p=`` is refused and
   ``y`` accepted (RFC 5802 §6). A mandatory extension (``m=``) fails the exchange;
   optional extensions are checked for syntax and ignored (RFC 5802 §5.1).
 - Unknown users (the driver answers ``None``) get a salt made by HMAC-ing the user name
@@ -38,6 +43,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, final
 
@@ -54,12 +61,22 @@ from ._mechanism import (
 )
 from ._saslprep import saslprep
 
-__all__ = ["DEFAULT_ITERATIONS", "ScramKeys", "ScramMechanism", "derive_scram_keys"]
+__all__ = [
+    "DEFAULT_ITERATIONS",
+    "SCRAM_HASHES",
+    "ScramKeys",
+    "ScramMechanism",
+    "derive_scram_keys",
+]
 
-# RFC 7677 §3: the iteration count SHOULD be at least 4096.
+# RFC 5802 §5.1; RFC 7677 §3: the iteration count SHOULD be at least 4096.
 DEFAULT_ITERATIONS: Final = 4096
 SALT_LENGTH: Final = 16
-_KEY_LENGTH: Final = hashlib.sha256().digest_size
+#: Mechanism name -> hashlib name of its H() (RFC 5802 §4: SCRAM-SHA-1; RFC 7677 §3).
+SCRAM_HASHES: Final[Mapping[str, str]] = types.MappingProxyType(
+    {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-1": "sha1"}
+)
+_DIGEST_SIZES: Final = {name: hashlib.new(name).digest_size for name in SCRAM_HASHES.values()}
 
 # RFC 5802 §7: printable = %x21-2B / %x2D-7E ;; Printable ASCII except ","
 _PRINTABLE: Final = re.compile(r"[\x21-\x2b\x2d-\x7e]+")
@@ -70,48 +87,63 @@ _ATTR_VAL: Final = re.compile(r"[A-Za-z]=[^\x00,]+")
 @final
 @dataclass(frozen=True)
 class ScramKeys:
-    """What the store keeps for SCRAM-SHA-256 (RFC 5802 §3): never the password itself.
+    """What the store keeps for SCRAM (RFC 5802 §3) with one hash: never the password itself.
+
+    ``hash_name`` is the :mod:`hashlib` name of H(): ``sha256`` (SCRAM-SHA-256) or
+    ``sha1`` (SCRAM-SHA-1).
 
     Raises:
-      ValueError: empty salt, iteration count below 1, or keys that are not SHA-256 sized.
+      ValueError: empty salt, iteration count below 1, an unknown hash, or keys that
+        are not the hash's digest size.
     """
 
     salt: bytes
     iterations: int
     stored_key: bytes = field(repr=False)
     server_key: bytes = field(repr=False)
+    hash_name: str = "sha256"
 
     def __post_init__(self) -> None:
         if not self.salt:
             raise ValueError("SCRAM salt must not be empty")
         if self.iterations < 1:
             raise ValueError("SCRAM iteration count must be positive")
-        if len(self.stored_key) != _KEY_LENGTH or len(self.server_key) != _KEY_LENGTH:
-            raise ValueError(f"SCRAM-SHA-256 keys are {_KEY_LENGTH} bytes")
+        size = _DIGEST_SIZES.get(self.hash_name)
+        if size is None:
+            raise ValueError(f"no SCRAM mechanism uses the hash {self.hash_name!r}")
+        if len(self.stored_key) != size or len(self.server_key) != size:
+            raise ValueError(f"SCRAM keys with {self.hash_name} are {size} bytes")
 
 
-def _hmac(key: bytes, message: bytes) -> bytes:
-    return hmac.new(key, message, hashlib.sha256).digest()
+def _hmac(hash_name: str, key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hash_name).digest()
 
 
 def derive_scram_keys(
-    password: str, *, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS
+    password: str,
+    *,
+    salt: bytes | None = None,
+    iterations: int = DEFAULT_ITERATIONS,
+    hash_name: str = "sha256",
 ) -> ScramKeys:
-    """Derive the SCRAM-SHA-256 keys to store for ``password``.
+    """Derive the SCRAM keys to store for ``password``, for the hash ``hash_name``.
 
     Args:
       password: the clear-text password.
       salt: the salt; a fresh random one of :data:`SALT_LENGTH` bytes when ``None``.
       iterations: the PBKDF2 iteration count (RFC 7677 §3: SHOULD be at least 4096).
+      hash_name: ``sha256`` (SCRAM-SHA-256) or ``sha1`` (SCRAM-SHA-1).
 
     Returns:
       The :class:`ScramKeys` to store.
 
     Raises:
       ValueError: the password fails SASLprep as a stored string (a prohibited character,
-        or a code point unassigned in Unicode 3.2 such as an emoji), or a bad salt or
-        iteration count. Such a password can still be used with PLAIN.
+        or a code point unassigned in Unicode 3.2 such as an emoji), or a bad salt,
+        iteration count or hash. Such a password can still be used with PLAIN.
     """
+    if hash_name not in _DIGEST_SIZES:
+        raise ValueError(f"no SCRAM mechanism uses the hash {hash_name!r}")
     if salt is None:
         salt = secrets.token_bytes(SALT_LENGTH)
     if not salt or iterations < 1:
@@ -120,13 +152,14 @@ def derive_scram_keys(
     normalized = saslprep(password, allow_unassigned=False)
     # RFC 5802 §3: SaltedPassword := Hi(Normalize(password), salt, i); Hi is PBKDF2
     # with HMAC as the PRF (RFC 5802 §2.2).
-    salted = hashlib.pbkdf2_hmac("sha256", normalized.encode("utf-8"), salt, iterations)
-    client_key = _hmac(salted, b"Client Key")
+    salted = hashlib.pbkdf2_hmac(hash_name, normalized.encode("utf-8"), salt, iterations)
+    client_key = _hmac(hash_name, salted, b"Client Key")
     return ScramKeys(
         salt=salt,
         iterations=iterations,
-        stored_key=hashlib.sha256(client_key).digest(),
-        server_key=_hmac(salted, b"Server Key"),
+        stored_key=hashlib.new(hash_name, client_key).digest(),
+        server_key=_hmac(hash_name, salted, b"Server Key"),
+        hash_name=hash_name,
     )
 
 
@@ -157,11 +190,12 @@ def _check_extensions(attributes: list[str]) -> None:
 
 
 class ScramMechanism(Mechanism):
-    """SCRAM-SHA-256, server side."""
+    """SCRAM with the hash ``hash_name`` (a value of :data:`SCRAM_HASHES`), server side."""
 
     def __init__(
         self,
         *,
+        hash_name: str,
         success_data: bool,
         mock_iterations: int,
         mock_secret: bytes | None,
@@ -169,6 +203,9 @@ class ScramMechanism(Mechanism):
     ) -> None:
         if nonce is not None and not _PRINTABLE.fullmatch(nonce):
             raise ValueError("a SCRAM nonce is printable ASCII without ','")
+        if hash_name not in _DIGEST_SIZES:
+            raise ValueError(f"no SCRAM mechanism uses the hash {hash_name!r}")
+        self._hash = hash_name
         self._success_data = success_data
         self._mock_iterations = mock_iterations
         self._mock_secret = mock_secret
@@ -220,20 +257,27 @@ class ScramMechanism(Mechanism):
         authcid = prepare_query(decode_saslname(attributes[0][2:]), "invalid username encoding")
         self._gs2_header, self._authzid, self._client_first_bare = header, authzid, bare
         self._client_nonce, self._authcid = nonce, authcid
-        return LookupScram(authcid, authzid)
+        return LookupScram(authcid, authzid, self._hash)
 
     def scram_credentials(self, keys: object, account: str | None) -> SaslEvent:
         if keys is None:
             self._mock = True
             secret = self._mock_secret if self._mock_secret is not None else _process_secret()
+            # The same mock salt whatever the hash: an unknown user looks the same
+            # to SCRAM-SHA-1 and SCRAM-SHA-256 probes.
+            mock_salt = _hmac("sha256", secret, b"scram-mock-salt\x00" + self._authcid.encode())
+            size = _DIGEST_SIZES[self._hash]
             keys = ScramKeys(
-                salt=_hmac(secret, b"scram-mock-salt\x00" + self._authcid.encode())[:SALT_LENGTH],
+                salt=mock_salt[:SALT_LENGTH],
                 iterations=self._mock_iterations,
-                stored_key=secrets.token_bytes(_KEY_LENGTH),
-                server_key=secrets.token_bytes(_KEY_LENGTH),
+                stored_key=secrets.token_bytes(size),
+                server_key=secrets.token_bytes(size),
+                hash_name=self._hash,
             )
         if not isinstance(keys, ScramKeys):
             raise TypeError("scram_credentials() takes a ScramKeys or None")
+        if keys.hash_name != self._hash:
+            raise ValueError(f"{keys.hash_name} keys given to a SCRAM exchange over {self._hash}")
         self._keys, self._account = keys, account
         if self._server_nonce is None:
             self._server_nonce = secrets.token_urlsafe(24)
@@ -256,7 +300,7 @@ class ScramMechanism(Mechanism):
             raise Rejected(MALFORMED)
         _check_extensions(attributes[2:])
         proof = _b64decode(proof_b64)
-        if len(proof) != _KEY_LENGTH:
+        if len(proof) != _DIGEST_SIZES[self._hash]:
             raise Rejected(MALFORMED)
         # RFC 5802 §6: the server MUST validate c=; without channel binding it is the
         # base64 of the GS2 header alone.
@@ -272,13 +316,15 @@ class ScramMechanism(Mechanism):
         # ClientSignature, and the client is genuine when H(ClientKey) == StoredKey.
         auth_message = ",".join((self._client_first_bare, self._server_first, without_proof))
         auth_message_bytes = auth_message.encode("utf-8")
-        client_signature = _hmac(keys.stored_key, auth_message_bytes)
+        client_signature = _hmac(self._hash, keys.stored_key, auth_message_bytes)
         client_key = bytes(a ^ b for a, b in zip(proof, client_signature, strict=True))
-        genuine = hmac.compare_digest(hashlib.sha256(client_key).digest(), keys.stored_key)
+        digest = hashlib.new(self._hash, client_key).digest()
+        genuine = hmac.compare_digest(digest, keys.stored_key)
         if not genuine or self._mock:
             return Failure(INVALID_CREDENTIALS)
         # RFC 5802 §7: server-final-message = verifier; verifier = "v=" base64
-        server_final = b"v=" + base64.b64encode(_hmac(keys.server_key, auth_message_bytes))
+        signature = _hmac(self._hash, keys.server_key, auth_message_bytes)
+        server_final = b"v=" + base64.b64encode(signature)
         if self._success_data:
             # RFC 5802 §5.2 (2b): SCRAM sends additional data with success.
             return Success(self._authcid, self._authzid, self._account, server_final)

@@ -54,12 +54,12 @@ from ._events import (
 from ._mechanism import Mechanism, Rejected
 from ._oauth import OAuthBearerMechanism
 from ._plain import LoginMechanism, PlainMechanism
-from ._scram import DEFAULT_ITERATIONS, ScramKeys, ScramMechanism
+from ._scram import DEFAULT_ITERATIONS, SCRAM_HASHES, ScramKeys, ScramMechanism
 
 __all__ = ["MECHANISMS", "SaslServer", "available_mechanisms"]
 
 #: Every mechanism implemented, in the order of preference advertised to clients.
-MECHANISMS: Final = ("SCRAM-SHA-256", "PLAIN", "LOGIN", "OAUTHBEARER")
+MECHANISMS: Final = ("SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN", "OAUTHBEARER")
 _NEEDS_TLS: Final = frozenset({"PLAIN", "LOGIN", "OAUTHBEARER"})
 DEFAULT_MAX_RESPONSE: Final = 16384
 
@@ -177,8 +177,9 @@ class SaslServer:
             self._mechanism = PlainMechanism()
         elif name == "LOGIN":
             self._mechanism = LoginMechanism()
-        elif name == "SCRAM-SHA-256":
+        elif name in SCRAM_HASHES:
             self._mechanism = ScramMechanism(
+                hash_name=SCRAM_HASHES[name],
                 success_data=success_data,
                 mock_iterations=mock_iterations,
                 mock_secret=mock_secret,
@@ -241,7 +242,12 @@ class SaslServer:
         return self._run(self._mechanism.password_result, ok, account)
 
     def scram_credentials(self, keys: ScramKeys | None, account: str | None = None) -> SaslEvent:
-        """Answer :class:`LookupScram` with the stored keys, or ``None`` (unknown user)."""
+        """Answer :class:`LookupScram` with the stored keys, or ``None`` (unknown user).
+
+        Raises:
+          SaslStateError: no SCRAM question is pending.
+          ValueError: ``keys`` are for another hash than the question's ``hash_name``.
+        """
         self._expect(_Phase.SCRAM)
         return self._run(self._mechanism.scram_credentials, keys, account)
 

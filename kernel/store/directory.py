@@ -6,10 +6,17 @@ Implementation notes:
   bare login names without ``@`` (such as the first ``admin``), which can log in
   but receive no mail.
 * Passwords are hashed with argon2id (argon2-cffi) in a worker thread, never on
-  the store's writer thread, over their SASLprep'd form (RFC 4616 §2); SCRAM-SHA-256
-  keys are derived at the same time so SCRAM works without the plaintext (none
-  are stored for a password SCRAM cannot represent, RFC 5802 §2.2). App passwords
-  are argon2 hashes too; bearer tokens are random and stored as SHA-256
+  the store's writer thread, over their SASLprep'd form (RFC 4616 §2); SCRAM keys
+  for SHA-256 (RFC 7677) and SHA-1 (RFC 5802) are derived at the same time so SCRAM
+  works without the plaintext (none are stored for a password SCRAM cannot
+  represent, RFC 5802 §2.2).
+* SCRAM-SHA-1 keys exist only since store migration 11: an account whose password
+  was set before has none, so SCRAM-SHA-1 fails for it (as for an unknown user).
+  They are derived and stored at its next successful password login (PLAIN,
+  LOGIN, IMAP LOGIN, POP3 PASS, HTTP Basic), when the plaintext is at hand, and
+  only if the password hash is still the one just verified.
+* App passwords are argon2 hashes too, without SCRAM keys (they serve PLAIN,
+  LOGIN and HTTP Basic logins); bearer tokens are random and stored as SHA-256
   digests, so a stolen database reveals no usable secret.
 * Nothing is cached: every lookup reads the store, so a change made by the CLI
   in another process applies at once.
@@ -32,7 +39,7 @@ import argon2
 import trio
 
 from kernel.errors import DuplicateUid, NoSuchItem
-from kernel.sasl import derive_scram_keys, saslprep
+from kernel.sasl import SCRAM_HASHES, derive_scram_keys, saslprep
 from kernel.specs import AuthResult
 from kernel.store.interfaces import Backend, ReadOps, WriteOps
 from kernel.store.mail_ops import remove_memberships
@@ -142,8 +149,10 @@ class Directory:
         quota: int = 0,
         description: str = "",
         kind: str = "individual",
+        quota_messages: int = 0,
     ) -> Principal:
-        """Create an account (or a group with ``kind="group"``)."""
+        """Create an account (or a group with ``kind="group"``); ``quota`` limits its
+        bytes, ``quota_messages`` its emails (0: unlimited)."""
         name = await self._check_principal_name(name)
         secret = await self._hash(password) if password is not None else None
         created = self._clock()
@@ -152,6 +161,8 @@ class Directory:
             if ops.alias_target(name) is not None:
                 raise DuplicateUid(f"{name} is already an alias")
             pid = ops.insert_principal(kind, name, role, quota, description, created)
+            if quota_messages:
+                ops.update_principal(pid, quota_messages=quota_messages)
             if secret is not None:
                 ops.set_secret(pid, *secret)
             if kind == "individual":
@@ -194,7 +205,7 @@ class Directory:
         await self._backend.write(lambda ops: ops.set_secret(principal.id, *secret))
 
     async def update(self, name: str, **fields: object) -> Principal:
-        """Change ``quota``, ``enabled``, ``role`` or ``description``."""
+        """Change ``quota``, ``quota_messages``, ``enabled``, ``role`` or ``description``."""
         principal = await self._require(name)
 
         def update(ops: WriteOps) -> Principal:
@@ -268,16 +279,18 @@ class Directory:
 
         def read(
             ops: ReadOps,
-        ) -> tuple[Principal, str | None, list[tuple[AppPassword, str]]] | None:
+        ) -> tuple[Principal, str | None, list[tuple[AppPassword, str]], bool] | None:
             principal = ops.principal_by_name(login)
             if principal is None:
                 return None
-            return principal, ops.secret_hash(principal.id), ops.app_passwords(principal.id)
+            missing_sha1 = ops.scram_secret(principal.id, "sha1") is None
+            hashed = ops.secret_hash(principal.id)
+            return principal, hashed, ops.app_passwords(principal.id), missing_sha1
 
         found = await self._backend.read(read)
         if found is None:
             return None
-        principal, secret_hash, app_passwords = found
+        principal, secret_hash, app_passwords, missing_sha1 = found
         if not principal.enabled:
             return AuthResult(ok=False, account=principal.name, reason="account disabled")
         candidates: list[tuple[str, AppPassword | None]] = [
@@ -296,6 +309,8 @@ class Directory:
             digest, app_password = matched
             self._verified.remember(digest, prepared)
             if app_password is None:
+                if missing_sha1:
+                    await self._add_scram_sha1(principal.id, digest, password)
                 return AuthResult(ok=True, account=principal.name)
             used_id, when = app_password.id, self._clock()
             await self._backend.write(lambda ops: ops.touch_app_password(used_id, when))
@@ -304,15 +319,28 @@ class Directory:
             )
         return AuthResult(ok=False, account=principal.name, reason="invalid credentials")
 
-    async def scram_secret(self, login: str) -> ScramSecret | None:
-        """SCRAM-SHA-256 keys of an enabled account, for the SASL exchange."""
+    async def scram_secret(self, login: str, hash_name: str = "sha256") -> ScramSecret | None:
+        """SCRAM keys for ``hash_name`` (``sha256``, ``sha1``) of an enabled account."""
         login = normalize_address(login)
 
         def read(ops: ReadOps) -> ScramSecret | None:
             principal = ops.principal_by_name(login)
             if principal is None or not principal.enabled:
                 return None
-            return ops.scram_secret(principal.id)
+            return ops.scram_secret(principal.id, hash_name)
+
+        return await self._backend.read(read)
+
+    async def scram_secrets(self, login: str) -> list[ScramSecret]:
+        """Every SCRAM key set of an enabled account (empty: unknown, disabled or none)."""
+        login = normalize_address(login)
+
+        def read(ops: ReadOps) -> list[ScramSecret]:
+            principal = ops.principal_by_name(login)
+            if principal is None or not principal.enabled:
+                return []
+            found = (ops.scram_secret(principal.id, name) for name in SCRAM_HASHES.values())
+            return [keys for keys in found if keys is not None]
 
         return await self._backend.read(read)
 
@@ -379,22 +407,23 @@ class Directory:
 
     # ---- helpers -----------------------------------------------------------
 
-    async def _hash(self, password: str) -> tuple[str, ScramSecret | None]:
+    async def _hash(self, password: str) -> tuple[str, list[ScramSecret]]:
         if not password:
             raise InvalidName("the password is empty")
 
-        def work() -> tuple[str, ScramSecret | None]:
-            try:
-                keys = derive_scram_keys(password)
-            except ValueError:
-                # RFC 5802 §2.2: SCRAM cannot carry this password (prohibited or
-                # unassigned characters); PLAIN and LOGIN still work.
-                scram = None
-            else:
-                scram = ScramSecret(keys.salt, keys.iterations, keys.stored_key, keys.server_key)
-            return self._hasher.hash(_prepare(password)), scram
+        def work() -> tuple[str, list[ScramSecret]]:
+            scram = [_scram_secret(password, name) for name in SCRAM_HASHES.values()]
+            return self._hasher.hash(_prepare(password)), [k for k in scram if k is not None]
 
         return await trio.to_thread.run_sync(work)
+
+    async def _add_scram_sha1(self, principal: int, digest: str, password: str) -> None:
+        """Store SCRAM-SHA-1 keys for a password set before migration 11 (module notes)."""
+        keys = await trio.to_thread.run_sync(_scram_secret, password, "sha1")
+        if keys is not None:
+            await self._backend.write(
+                lambda ops: ops.set_scram_secret(principal, keys, secret_hash=digest)
+            )
 
     async def _verify(self, digest: str, password: str) -> bool:
         def work() -> bool:
@@ -404,6 +433,16 @@ class Directory:
                 return False
 
         return await trio.to_thread.run_sync(work)
+
+
+def _scram_secret(password: str, hash_name: str) -> ScramSecret | None:
+    try:
+        keys = derive_scram_keys(password, hash_name=hash_name)
+    except ValueError:
+        # RFC 5802 §2.2: SCRAM cannot carry this password (prohibited or unassigned
+        # characters); PLAIN and LOGIN still work.
+        return None
+    return ScramSecret(keys.salt, keys.iterations, keys.stored_key, keys.server_key, hash_name)
 
 
 def _prepare(password: str) -> str:

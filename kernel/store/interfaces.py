@@ -19,7 +19,7 @@ since it runs on the writer thread.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from kernel.store.email_text import EmailText
@@ -79,8 +79,14 @@ class ReadOps(Protocol):
         """The principal's password hash (argon2 encoded), if it has one."""
         ...
 
-    def scram_secret(self, principal: int) -> ScramSecret | None:
-        """The principal's SCRAM-SHA-256 keys, if a password was set."""
+    def scram_secret(self, principal: int, hash_name: str = "sha256") -> ScramSecret | None:
+        """The principal's SCRAM keys for ``hash_name`` (``sha256`` or ``sha1``).
+
+        Returns:
+            The keys, or None when none are stored for that hash (no password, a
+            password SCRAM cannot carry, or SHA-1 keys of a password set before
+            migration 11 and not yet used with a plain-text login).
+        """
         ...
 
     def domain(self, name: str) -> Domain | None:
@@ -153,6 +159,11 @@ class ReadOps(Protocol):
         """A mailbox's memberships in UID order."""
         ...
 
+    def memberships_of(self, emails: Sequence[int]) -> dict[int, list[Membership]]:
+        """:meth:`memberships` of each of ``emails`` in one query; emails in no
+        mailbox (or that do not exist) are absent."""
+        ...
+
     def threads_for(self, account: int, message_ids: list[str]) -> list[int]:
         """Threads that already hold any of these Message-IDs (as id or reference)."""
         ...
@@ -182,6 +193,11 @@ class ReadOps(Protocol):
 
     def count_emails(self, account: int, where: Filter, *, mailbox: int | None = None) -> int:
         """How many emails :meth:`query_emails` would return."""
+        ...
+
+    def count_threads(self, account: int, where: Filter) -> int:
+        """How many distinct threads the emails :meth:`query_emails` would return are
+        in (the length of a collapsed result, JMAP ``collapseThreads``)."""
         ...
 
     def mailbox_counts(self, mailbox: int, trash: int | None, threads: bool) -> MailboxCounts:
@@ -271,8 +287,29 @@ class WriteOps(ReadOps, Protocol):
         """Set ``enabled``, ``role``, ``quota``, ``description`` or ``name``."""
         ...
 
-    def set_secret(self, principal: int, secret_hash: str, scram: ScramSecret | None) -> None:
-        """Replace the principal's password hash and SCRAM keys (None: no SCRAM)."""
+    def set_secret(self, principal: int, secret_hash: str, scram: Collection[ScramSecret]) -> None:
+        """Replace the principal's password hash and SCRAM keys.
+
+        Args:
+            scram: the keys for each hash (at most one per ``hash_name``); the keys of
+                a hash not in it are cleared.
+
+        Raises:
+            NoSuchItem: no such principal.
+        """
+        ...
+
+    def set_scram_secret(self, principal: int, scram: ScramSecret, *, secret_hash: str) -> bool:
+        """Store the keys for ``scram.hash_name`` only, if the password is unchanged.
+
+        Args:
+            scram: keys derived from the password whose hash is ``secret_hash``.
+            secret_hash: the password hash the keys belong to; nothing is written when
+                the principal's hash is another (the password changed meanwhile).
+
+        Returns:
+            Whether the keys were stored.
+        """
         ...
 
     def delete_principal(self, principal: int) -> None:
@@ -420,8 +457,9 @@ class WriteOps(ReadOps, Protocol):
         ``modseq``; returns the UID it had, or None."""
         ...
 
-    def add_used(self, account: int, delta: int) -> None:
-        """Adjust the bytes counted against the account's quota (never below 0)."""
+    def add_used(self, account: int, delta: int, messages: int = 0) -> None:
+        """Adjust the bytes and the emails (``messages``) counted against the
+        account's quotas (never below 0)."""
         ...
 
     def add_thread_refs(self, account: int, thread: int, message_ids: list[str]) -> None:

@@ -76,14 +76,21 @@ def owned_email(ops: ReadOps, account: int, email: int) -> EmailRow:
     return row
 
 
-def check_quota(ops: ReadOps, account: int, adding: int) -> None:
-    """Raise QuotaExceeded if ``adding`` bytes would take the account over its quota."""
+def check_quota(ops: ReadOps, account: int, adding: int, messages: int = 0) -> None:
+    """Raise QuotaExceeded if ``adding`` bytes or ``messages`` new emails would take
+    the account over its storage or message-count quota (RFC 9208 §5.1, §5.2)."""
     principal = ops.principal_by_id(account)
     if principal is None:
         raise NoSuchItem(f"no account {account}")
     if adding > 0 and principal.quota and principal.used + adding > principal.quota:
         raise QuotaExceeded(
             f"{principal.name}: {principal.used + adding} bytes over the quota of {principal.quota}"
+        )
+    limit = principal.quota_messages
+    if messages > 0 and limit and principal.used_messages + messages > limit:
+        raise QuotaExceeded(
+            f"{principal.name}: {principal.used_messages + messages} messages over the "
+            f"quota of {limit}"
         )
 
 
@@ -147,7 +154,7 @@ def duplicate_email(
     ops.copy_email_text(source, email)
     for keyword in ops.keywords(source):
         ops.add_keyword(email, keyword)
-    ops.add_used(account, row.size)
+    ops.add_used(account, row.size, 1)
     ops.record_change(account, modseq, EMAIL_KIND, email, created=True)
     log_thread(ops, account, modseq, thread, created=not thread_known)
     return email, thread
@@ -177,7 +184,7 @@ def remove_memberships(
             ops.record_change(account, modseq, EMAIL_KIND, email)
             continue
         ops.delete_email(email)
-        ops.add_used(account, -row.size)
+        ops.add_used(account, -row.size, -1)
         ops.record_change(account, modseq, EMAIL_KIND, email, destroyed=True)
         log_thread(ops, account, modseq, row.thread)
         released.append(row.blob)

@@ -15,7 +15,9 @@ Implementation notes:
   principal; the grantee sees mailboxes where it has ``l``. A change to the
   ACL is a change of the mailbox in the owner's log. Checking rights before an
   operation is the protocol's job (:meth:`Mailboxes.rights`); the store
-  records and answers.
+  records and answers. A grant to :data:`ANYONE` (principal 0, RFC 4314 §2
+  ``anyone``) applies to every account: what a principal may do is the union
+  of its own grant and anyone's.
 * The change log may be pruned (:func:`prune_log`) up to a *floor*; asking for
   changes since a position below the floor answers ``cannot_calculate``.
 * UIDVALIDITY is the account's modseq when the mailbox was created: strictly
@@ -42,6 +44,7 @@ from kernel.store.mail_records import (
 )
 
 __all__ = [
+    "ANYONE",
     "DELIMITER",
     "RIGHTS",
     "Mailboxes",
@@ -55,6 +58,8 @@ DELIMITER = "/"
 KIND = "mailbox"
 #: The RFC 4314 §2.1 rights, in their canonical order; an owner has them all.
 RIGHTS = "lrswipkxtea"
+#: The grantee id of RFC 4314 §2's ``anyone`` (no principal has id 0).
+ANYONE = 0
 _ROLES = frozenset(role for role, _ in ROLES) | {"important", "all", "flagged", "subscribed"}
 _UNSET: Any = object()
 
@@ -265,7 +270,7 @@ class Mailboxes:
 
         def update(ops: WriteOps, modseq: int) -> list[int]:
             _owned(ops, account, mailbox)
-            if ops.principal_by_id(grantee) is None:
+            if grantee != ANYONE and ops.principal_by_id(grantee) is None:
                 raise NoSuchItem(f"no principal {grantee}")
             before = [p for p, _ in ops.acl(mailbox)]
             ops.set_acl(mailbox, grantee, canonical or None)
@@ -294,13 +299,25 @@ class Mailboxes:
                 raise NoSuchItem(f"no mailbox {mailbox}")
             if found.account == principal:
                 return RIGHTS
-            return dict(ops.acl(mailbox)).get(principal, "")
+            grants = dict(ops.acl(mailbox))
+            return _union(grants.get(principal, ""), grants.get(ANYONE, ""))
 
         return await self._backend.read(read)
 
     async def shared_with(self, principal: int) -> list[tuple[Mailbox, str]]:
-        """Other accounts' mailboxes ``principal`` may see (has ``l`` on), with its rights."""
-        return await self._backend.read(lambda ops: ops.shared_mailboxes(principal))
+        """Other accounts' mailboxes ``principal`` may see (has ``l`` on), with its rights
+        (its own grant joined with ``anyone``'s, RFC 4314 §2)."""
+
+        def read(ops: ReadOps) -> list[tuple[Mailbox, str]]:
+            found = {m.id: (m, rights) for m, rights in ops.shared_mailboxes(principal)}
+            for mailbox, rights in ops.shared_mailboxes(ANYONE):
+                if mailbox.account == principal:
+                    continue
+                own = dict(ops.acl(mailbox.id)).get(principal, "")
+                found[mailbox.id] = (mailbox, _union(own, rights))
+            return [found[m] for m in sorted(found)]
+
+        return await self._backend.read(read)
 
     async def changes(self, account: int, since: int) -> Changes:
         """Mailboxes created, updated and destroyed after change-log position ``since``."""
@@ -524,6 +541,12 @@ def prune_log(ops: WriteOps, account: int, before: float) -> int:
     if floor > ops.log_floor(account):
         ops.prune_log(account, floor)
     return ops.log_floor(account)
+
+
+def _union(*rights: str) -> str:
+    """The rights of several grants together, in canonical order."""
+    joined = set("".join(rights))
+    return "".join(r for r in RIGHTS if r in joined)
 
 
 def check_rights(rights: str) -> str:

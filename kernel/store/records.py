@@ -18,12 +18,16 @@ Role = Literal["user", "admin"]
 @final
 @dataclass(frozen=True, slots=True)
 class ScramSecret:
-    """SCRAM-SHA-256 keys (RFC 5802 §3), so SCRAM works without the plaintext."""
+    """SCRAM keys for one hash (RFC 5802 §3), so SCRAM works without the plaintext.
+
+    ``hash_name`` is ``sha256`` (SCRAM-SHA-256, RFC 7677) or ``sha1`` (SCRAM-SHA-1).
+    """
 
     salt: bytes
     iterations: int
     stored_key: bytes = field(repr=False)
     server_key: bytes = field(repr=False)
+    hash_name: str = "sha256"
 
 
 @final
@@ -40,6 +44,8 @@ class Principal:
     used: int  # bytes counted against the quota
     description: str = ""
     created: float = 0.0
+    quota_messages: int = 0  # emails (RFC 9208 §5.2 MESSAGE); 0 means unlimited
+    used_messages: int = 0  # emails counted against it (each once, like ``used``)
 
     @property
     def is_admin(self) -> bool:

@@ -23,7 +23,10 @@ __all__ = [
     "principal_from_row",
 ]
 
-PRINCIPAL_COLUMNS = "id, kind, name, role, enabled, quota, used, description, created"
+PRINCIPAL_COLUMNS = (
+    "id, kind, name, role, enabled, quota, used, description, created, quota_messages, "
+    "used_messages"
+)
 MAILBOX_COLUMNS = (
     "id, account, parent, name, role, sort_order, subscribed, uidvalidity, uidnext, modseq"
 )
@@ -38,7 +41,7 @@ def principal_from_row(row: tuple[Any, ...] | None) -> Principal | None:
     """A :class:`Principal` from a row of :data:`PRINCIPAL_COLUMNS` (None stays None)."""
     if row is None:
         return None
-    pid, kind, name, role, enabled, quota, used, description, created = row
+    pid, kind, name, role, enabled, quota, used, description, created, *messages = row
     return Principal(
         id=pid,
         kind=kind,
@@ -49,6 +52,8 @@ def principal_from_row(row: tuple[Any, ...] | None) -> Principal | None:
         used=used,
         description=description,
         created=created,
+        quota_messages=messages[0],
+        used_messages=messages[1],
     )
 
 

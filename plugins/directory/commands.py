@@ -87,6 +87,7 @@ async def _account_add(args: argparse.Namespace, kernel: Kernel) -> int:
         role="admin" if args.admin else "user",
         quota=parse_size(args.quota) if args.quota else 0,
         description=args.description,
+        quota_messages=args.message_quota,
     )
     print(f"account {principal.name} added")
     return 0
@@ -96,6 +97,8 @@ async def _account_list(args: argparse.Namespace, kernel: Kernel) -> int:
     for p in await kernel.store.directory.principals():
         quota = f"{p.used}/{p.quota}" if p.quota else f"{p.used}/unlimited"
         flags = ",".join(f for f, on in (("admin", p.is_admin), ("disabled", not p.enabled)) if on)
+        if p.quota_messages:  # RFC 9208 §5.2's MESSAGE limit, when there is one
+            quota += f"  messages={p.used_messages}/{p.quota_messages}"
         print(f"{p.name}  {p.kind}  quota={quota}  {flags}".rstrip())
     return 0
 
@@ -188,6 +191,21 @@ def _secret_commands(
     return adding
 
 
+def _message_count(text: str) -> int:
+    """A message-count limit: a whole number, ``0`` or ``unlimited`` for none."""
+    if text == "unlimited":
+        return 0
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of messages")
+    return int(text)
+
+
+async def _account_message_quota(args: argparse.Namespace, kernel: Kernel) -> int:
+    await kernel.store.directory.update(args.name, quota_messages=args.count)
+    print(f"message quota of {args.name} set to {args.count or 'unlimited'}")
+    return 0
+
+
 def _configure_account(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="account_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="create an account (prompts for the password)")
@@ -195,6 +213,12 @@ def _configure_account(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--password", help="the password (default: prompt, or one line on stdin)")
     add.add_argument("--admin", action="store_true", help="make it an administrator")
     add.add_argument("--quota", help="storage quota, e.g. 5GB (default: unlimited)")
+    add.add_argument(
+        "--message-quota",
+        type=_message_count,
+        default=0,
+        help="most messages the account may hold (default: unlimited)",
+    )
     add.add_argument("--description", default="")
     add.set_defaults(action=_account_add)
     sub.add_parser("list", help="list accounts").set_defaults(action=_account_list)
@@ -209,6 +233,12 @@ def _configure_account(parser: argparse.ArgumentParser) -> None:
     quota.add_argument("name")
     quota.add_argument("size")
     quota.set_defaults(action=_account_quota)
+    messages = sub.add_parser(
+        "message-quota", help="set an account's message-count quota (0 or unlimited: none)"
+    )
+    messages.add_argument("name")
+    messages.add_argument("count", type=_message_count)
+    messages.set_defaults(action=_account_message_quota)
     for word, enabled in (("enable", True), ("disable", False)):
         toggle = sub.add_parser(word, help=f"{word} an account")
         toggle.add_argument("name")

@@ -115,14 +115,18 @@ def stalwart_authenticate(
 
 
 async def _scram_lookup(directory: Directory, login: str) -> AuthResult | None:
-    secret = await directory.scram_secret(login)
-    if secret is None:
+    """The account's SCRAM keys for every hash it has them for (``kernel.login`` picks
+    the mechanism's); SCRAM-SHA-1 keys may be missing until the next password login."""
+    secrets_ = await directory.scram_secrets(login)
+    if not secrets_:
         principal = await directory.principal(login)
         if principal is None:
             return None
         reason = "account disabled" if not principal.enabled else "no SCRAM keys"
         return AuthResult(ok=False, account=principal.name, reason=reason)
-    keys = ScramKeys(secret.salt, secret.iterations, secret.stored_key, secret.server_key)
+    keys = [
+        ScramKeys(s.salt, s.iterations, s.stored_key, s.server_key, s.hash_name) for s in secrets_
+    ]
     return AuthResult(ok=True, account=normalize_address(login), attributes={"scram": keys})
 
 

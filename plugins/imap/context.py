@@ -32,6 +32,7 @@ from plugins.imap.config import ImapConfig
 from plugins.imap.flags import PERMANENT_FLAGS, keywords_to_flags
 from plugins.imap.proto import responses as r
 from plugins.imap.proto.state import State
+from plugins.imap.search_updates import UpdateContexts
 from plugins.imap.selected import (
     DefinedFlags,
     Exists,
@@ -47,6 +48,7 @@ from plugins.imap.selected import (
 if TYPE_CHECKING:
     from kernel.net.connection import Connection
     from kernel.store import Store
+    from plugins.imap.notifier import Notifier
 
 __all__ = ["LOGINS", "RECENT", "SelectionLost", "Session", "State", "render_update"]
 
@@ -116,6 +118,8 @@ class Session:
         self.selected_owner = 0
         self.selected_rights = ""
         self.saved: frozenset[int] = frozenset()
+        #: Searches whose results the client keeps up to date (RFC 5267 §4.3).
+        self.search_updates = UpdateContexts()
         self.auth_failures = 0
         self.subscription: Subscription | None = None
         self.dirty = False
@@ -124,6 +128,12 @@ class Session:
         #: Set by the driver: compress both directions from the next byte on.
         self.start_compress: Callable[[], Awaitable[None]] | None = None
         self.compressed = False
+        #: NOTIFY (RFC 5465): the active notifier, set by :mod:`plugins.imap.notifier`.
+        self.notifier: Notifier | None = None
+        self.notifier_changed = trio.Event()
+        #: Held while a command runs, so notifications wait for it to end.
+        self.busy = trio.Lock()
+        self._sending = trio.Lock()
 
     # -- shortcuts ----------------------------------------------------------------
 
@@ -167,8 +177,9 @@ class Session:
         return self.selected
 
     async def send(self, *chunks: bytes | memoryview) -> None:
-        """Write responses in order."""
-        await self._write(chunks)
+        """Write responses in order (one batch at a time: the notifier writes too)."""
+        async with self._sending:
+            await self._write(chunks)
 
     # -- change tracking ----------------------------------------------------------
 
@@ -240,10 +251,29 @@ class Session:
             return
         await self.refresh(force=force)
         self.selected.condstore = self.condstore  # a CONDSTORE-enabling command may have run
-        updates = self.selected.updates(expunge=expunge)
-        if updates:
-            show_uid = self.condstore
-            await self.send(*(render_update(u, uid=show_uid) for u in updates))
+        lines = await self.update_lines(expunge=expunge, uid=self.condstore)
+        if lines:
+            await self.send(*lines)
+
+    async def update_lines(self, *, expunge: bool, uid: bool, flags: bool = True) -> list[bytes]:
+        """The selected view's pending updates as untagged lines, applied to the view,
+        with the ADDTO/REMOVEFROM of the search update contexts (RFC 5267 §4.3).
+
+        Args:
+            expunge: EXPUNGE/VANISHED may be sent (RFC 9051 §7.5.1).
+            uid: show UIDs in FETCH responses.
+            flags: flag changes may be sent (see :meth:`SelectedMailbox.updates`).
+        """
+        view = self.view()
+        contexts = len(self.search_updates) > 0
+        before = list(view.uids) if contexts else []
+        updates = view.updates(expunge=expunge, flags=flags)
+        lines = [render_update(u, uid=uid) for u in updates]
+        if contexts:
+            # RFC 5267 §4.3.3, §4.3.4: REMOVEFROM before EXPUNGE, ADDTO after EXISTS.
+            head, tail = await self.search_updates.refresh(view, before)
+            lines = [*head, *lines, *tail]
+        return lines
 
     def unselect(self) -> None:
         """Leave the selected state (RFC 9051 §6.4.1, §6.4.2); forget ``$``."""
@@ -252,13 +282,17 @@ class Session:
         self.selected_owner = 0
         self.selected_rights = ""
         self.saved = frozenset()
+        self.search_updates.clear()
         if self.state is State.SELECTED:
             self.state = State.AUTHENTICATED
         if self.account_id is not None and self.subscription is not None:
             self.subscription.set_accounts([str(self.account_id)])
 
     def close(self) -> None:
-        """Release what the session holds (subscription, login count)."""
+        """Release what the session holds (subscription, notifier, login count)."""
+        if self.notifier is not None:
+            self.notifier.close()
+            self.notifier = None
         if self.subscription is not None:
             self.subscription.close()
             self.subscription = None

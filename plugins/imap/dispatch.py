@@ -3,8 +3,8 @@
 Implementation notes:
 
 * RFC 9051 §3: a command not valid in the current state is BAD (the table is
-  :mod:`plugins.imap.proto.state`); commands of extensions not implemented (NOTIFY)
-  are BAD too, since they are not advertised.
+  :mod:`plugins.imap.proto.state`); commands of extensions not implemented are BAD
+  too, since they are not advertised.
 * With a mailbox selected, the view is refreshed before the op (new messages become
   visible; no EXPUNGE yet, since the client's sequence numbers in this command refer
   to the state before it) and the updates are sent after it, before the tagged
@@ -40,6 +40,7 @@ from plugins.imap.ops import (
     list,
     mailbox,
     metadata,
+    notify,
     quota,
     search,
     select,
@@ -93,6 +94,7 @@ OPS: Final[dict[type, Op]] = {
     c.Copy: copy.copy,
     c.Move: copy.move,
     c.Sort: sort.sort,
+    c.CancelUpdate: search.cancel_update,  # RFC 5267 §4.3.5
     c.Thread: sort.thread,
     c.GetQuota: quota.get_quota,
     c.GetQuotaRoot: quota.get_quota_root,
@@ -104,6 +106,7 @@ OPS: Final[dict[type, Op]] = {
     c.MyRights: acl.my_rights,
     c.GetMetadata: metadata.get_metadata,
     c.SetMetadata: metadata.set_metadata,
+    c.Notify: notify.notify,  # RFC 5465
 }
 _FORCED: Final = (c.Noop, c.Check)
 

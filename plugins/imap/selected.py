@@ -395,12 +395,14 @@ class SelectedMailbox:
             del self._pending.flags[uid]  # what was just sent is as new or newer
         self.highest_modseq = max(self.highest_modseq, modseq)
 
-    def updates(self, *, expunge: bool) -> list[Update]:
+    def updates(self, *, expunge: bool, flags: bool = True) -> list[Update]:
         """The untagged updates to send now, applied to the view as they are returned.
 
         Args:
             expunge: EXPUNGE/VANISHED may be sent now (a command other than FETCH,
                 STORE or SEARCH by sequence number is in progress, RFC 9051 §7.5.1).
+            flags: flag changes may be sent now; False keeps them for a later call
+                (RFC 5465 §5: NOTIFY SELECTED without FlagChange).
         """
         out: list[Update] = []
         pending = self._pending
@@ -439,7 +441,7 @@ class SelectedMailbox:
                 self._recent |= look(self.mailbox, arrived)
                 out.append(Recent(len(self._recent)))
             self.highest_modseq = max(self.highest_modseq, *(self._seen[u].modseq for u in arrived))
-        for uid in sorted(pending.flags):
+        for uid in sorted(pending.flags) if flags else ():
             state = pending.flags[uid]
             before = self._seen[uid]
             self._seen[uid] = state
@@ -456,7 +458,8 @@ class SelectedMailbox:
                     modseq=state.modseq if self.condstore else None,
                 )
             )
-        pending.flags = {}
-        if not pending.gone and not pending.new:
+        if flags:
+            pending.flags = {}
+        if not pending.gone and not pending.new and not pending.flags:
             self.highest_modseq = max(self.highest_modseq, self.synced_modseq)
         return out

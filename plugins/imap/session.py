@@ -17,6 +17,10 @@ Implementation notes:
   ``imap.timeouts.idle`` while in IDLE; each ends with ``* BYE`` and closing.
 * STARTTLS (RFC 9051 §6.2.1): the tagged OK goes out in clear, then everything the
   receiver read ahead is dropped and the handshake runs.
+* NOTIFY (RFC 5465): :func:`plugins.imap.notifier.run_notifications` runs beside the
+  read loop and writes notifications between commands; the loop holds
+  ``session.busy`` while it answers anything, so they never split a command's
+  responses.
 * The connection ends after LOGOUT, after ``imap.max_auth_failures`` failed logins,
   when the client closes, when the receiver asks to (a literal too big to skip), when
   the selected mailbox is deleted, and when the kernel drains: a read waiting for the
@@ -36,8 +40,10 @@ from plugins.imap.config import imap_config
 from plugins.imap.context import SelectionLost, Session
 from plugins.imap.deflate import Deflate
 from plugins.imap.dispatch import dispatch
+from plugins.imap.notifier import after_command, run_notifications
 from plugins.imap.proto import codes
 from plugins.imap.proto import responses as r
+from plugins.imap.proto.commands import Command
 from plugins.imap.proto.receiver import (
     CLOSED,
     NEED_DATA,
@@ -121,6 +127,7 @@ async def serve(conn: Connection) -> None:
     drain = DrainWatch()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(drain.run, conn)
+        nursery.start_soon(run_notifications, session)  # RFC 5465: between commands
         await _serve(session, receiver, fill)
         nursery.cancel_scope.cancel()
 
@@ -166,24 +173,36 @@ async def _loop(session: Session, receiver: Receiver, fill: Callable[[], Awaitab
             await fill()
         elif event is CLOSED:
             return
-        elif isinstance(event, SendContinuation):
-            await session.send(r.continuation(event.text))
-        elif isinstance(event, CommandError):
-            code = event.code.encode() if event.code else None
-            if event.close:
-                await _bye(session, event.text, code)
-                return
-            status = "NO" if event.status == "NO" else "BAD"
-            if event.tag is None:
-                await session.send(r.untagged(status, event.text, code=code))
-            else:
-                await session.send(r.tagged(event.tag, status, event.text, code=code))
-        elif isinstance(event, RawLine):
-            continue
         else:
-            await dispatch(session, event)
-            if session.state is State.LOGOUT:
-                return
-            if session.auth_failures >= session.config.max_auth_failures:
-                await _bye(session, "Too many authentication failures")
-                return
+            async with session.busy:  # NOTIFY's notifications wait (plugins.imap.notifier)
+                if not await _handle(session, event):
+                    return
+
+
+async def _handle(
+    session: Session, event: SendContinuation | CommandError | RawLine | Command
+) -> bool:
+    """Answer one receiver event; False when the session ends."""
+    if isinstance(event, SendContinuation):
+        await session.send(r.continuation(event.text))
+    elif isinstance(event, CommandError):
+        code = event.code.encode() if event.code else None
+        if event.close:
+            await _bye(session, event.text, code)
+            return False
+        status = "NO" if event.status == "NO" else "BAD"
+        if event.tag is None:
+            await session.send(r.untagged(status, event.text, code=code))
+        else:
+            await session.send(r.tagged(event.tag, status, event.text, code=code))
+    elif isinstance(event, RawLine):
+        return True
+    else:
+        await dispatch(session, event)
+        if session.state is State.LOGOUT:
+            return False
+        if session.auth_failures >= session.config.max_auth_failures:
+            await _bye(session, "Too many authentication failures")
+            return False
+        await after_command(session, event)
+    return True

@@ -9,13 +9,16 @@ shorter ``login_timeout`` applies (§1.2: "MAY be less before authentication").
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, final
 
 from kernel import Config, Diagnostic, Option, Section, Severity
 
 __all__ = ["MIN_IDLE_TIMEOUT", "SECTION", "SieveSettings", "validate"]
+
+#: Every SASL mechanism the kernel implements (``kernel.sasl.MECHANISMS``).
+_MECHANISMS: Final = ("SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN", "OAUTHBEARER")
 
 #: RFC 5804 §1.2: an autologout timer "MUST be no less than 30 minutes after
 #: successful authentication".
@@ -77,6 +80,15 @@ SECTION: Final = Section(
             "timeout applies, at least 30 minutes by RFC 5804 §1.2).",
         ),
         Option(
+            "sasl_mechanisms",
+            "string-list",
+            None,
+            "SASL mechanisms offered on ManageSieve, in this order of preference. Unset: "
+            "`auth.mechanisms` with SCRAM-SHA-1 added after SCRAM-SHA-256 (RFC 5804 §2.1 "
+            "requires SCRAM-SHA-1).",
+            schema={"items": {"enum": list(_MECHANISMS)}, "uniqueItems": True},
+        ),
+        Option(
             "implementation",
             "string",
             "stalwart-kernel",
@@ -107,6 +119,7 @@ class SieveSettings:
     login_timeout: float = 180.0
     implementation: str = "stalwart-kernel"
     language: str = ""
+    sasl_mechanisms: tuple[str, ...] | None = None
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> SieveSettings:
@@ -121,7 +134,24 @@ class SieveSettings:
             login_timeout=float(section["login_timeout"]),
             implementation=str(section["implementation"]),
             language=str(section["language"]),
+            sasl_mechanisms=(
+                None if section["sasl_mechanisms"] is None else tuple(section["sasl_mechanisms"])
+            ),
         )
+
+    def mechanisms(self, auth_mechanisms: Sequence[str]) -> list[str]:
+        """The SASL mechanisms ManageSieve enables, given the kernel's ``auth.mechanisms``.
+
+        RFC 5804 §2.1: "Servers MUST implement" SCRAM-SHA-1, so unless configured
+        otherwise it joins the kernel's list, right after SCRAM-SHA-256 (or first).
+        """
+        if self.sasl_mechanisms is not None:
+            return list(self.sasl_mechanisms)
+        names = [str(name).upper() for name in auth_mechanisms]
+        if "SCRAM-SHA-1" not in names:
+            at = names.index("SCRAM-SHA-256") + 1 if "SCRAM-SHA-256" in names else 0
+            names.insert(at, "SCRAM-SHA-1")
+        return names
 
     @property
     def max_discard(self) -> int:

@@ -106,6 +106,10 @@ class SieveSession:
         self.owner = None
         self.engine.unauthenticated()
 
+    def mechanisms(self) -> list[str]:
+        """The SASL mechanisms enabled for ManageSieve (before the TLS filter)."""
+        return self.settings.mechanisms(self.conn.kernel.config["auth"]["mechanisms"])
+
     def sieve_limits(self) -> Limits:
         """The Sieve limits uploads are checked against (the ``sieve`` section's, our size)."""
         kernel = self.conn.kernel

@@ -36,7 +36,11 @@ from kernel.store.rows import (
 )
 from kernel.store.sql_filters import CompiledQuery, SqlMailReads
 
-__all__ = ["PostgresDialect", "PostgresReadOps"]
+__all__ = ["SCRAM_COLUMNS", "PostgresDialect", "PostgresReadOps"]
+
+#: SCRAM hash -> prefix of its four ``principals`` columns (``_salt``, ``_iterations``,
+#: ``_stored_key``, ``_server_key``); SHA-1's came with migration 11.
+SCRAM_COLUMNS = {"sha256": "scram", "sha1": "scram_sha1"}
 
 _REGEX_SPECIAL = re.compile(r"([^\w\s])")
 
@@ -125,13 +129,16 @@ class PostgresReadOps(SqlMailReads):
         row = self._one("SELECT secret_hash FROM principals WHERE id = %s", (principal,))
         return row[0] if row else None
 
-    def scram_secret(self, principal: int) -> ScramSecret | None:
+    def scram_secret(self, principal: int, hash_name: str = "sha256") -> ScramSecret | None:
+        p = SCRAM_COLUMNS[hash_name]
         row = self._one(
-            "SELECT scram_salt, scram_iterations, scram_stored_key, scram_server_key "
-            "FROM principals WHERE id = %s AND scram_salt IS NOT NULL",
+            f"SELECT {p}_salt, {p}_iterations, {p}_stored_key, {p}_server_key "
+            f"FROM principals WHERE id = %s AND {p}_salt IS NOT NULL",
             (principal,),
         )
-        return ScramSecret(bytes(row[0]), row[1], bytes(row[2]), bytes(row[3])) if row else None
+        if row is None:
+            return None
+        return ScramSecret(bytes(row[0]), row[1], bytes(row[2]), bytes(row[3]), hash_name)
 
     def domain(self, name: str) -> Domain | None:
         row = self._one("SELECT name, created FROM domains WHERE name = %s", (name,))

@@ -422,6 +422,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     SELECT 1;
     """,
+    # 10: a message-count quota per account (RFC 9208 §5.2 QUOTA=RES-MESSAGE); ACL
+    # grants to ``anyone`` (RFC 4314 §2) are rows with principal 0, so the grantee
+    # column no longer references principals (delete_principal removes the rows).
+    """
+    ALTER TABLE principals ADD COLUMN quota_messages BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE principals ADD COLUMN used_messages BIGINT NOT NULL DEFAULT 0;
+    UPDATE principals SET used_messages = (SELECT count(*) FROM emails e
+                                           WHERE e.account = principals.id);
+    ALTER TABLE mailbox_acl DROP CONSTRAINT IF EXISTS mailbox_acl_principal_fkey;
+    """,
+    # 11: SCRAM-SHA-1 keys beside the SCRAM-SHA-256 ones (RFC 5804 §2.1 makes
+    # SCRAM-SHA-1 mandatory for ManageSieve). Passwords set earlier get them at
+    # their next plain-text login (kernel/store/directory.py).
+    """
+    ALTER TABLE principals ADD COLUMN scram_sha1_salt BYTEA;
+    ALTER TABLE principals ADD COLUMN scram_sha1_iterations INTEGER;
+    ALTER TABLE principals ADD COLUMN scram_sha1_stored_key BYTEA;
+    ALTER TABLE principals ADD COLUMN scram_sha1_server_key BYTEA;
+    """,
 )
 
 

@@ -41,7 +41,7 @@ Implementation notes:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, fields
 from typing import Any, final
@@ -55,7 +55,7 @@ from kernel.store.interfaces import Executed
 from kernel.store.mail_records import EmailRow, Membership
 from kernel.store.records import ScramSecret
 from kernel.store.rows import EMAIL_COLUMNS, EMAIL_TEXT_COLUMNS
-from plugins.store_postgres.read import PostgresReadOps
+from plugins.store_postgres.read import SCRAM_COLUMNS, PostgresReadOps
 from plugins.store_postgres.schema import advisory_key
 
 __all__ = ["PostgresWriteOps"]
@@ -65,11 +65,17 @@ MARK_INTERVAL = 3600.0
 _MAILBOX_UPDATABLE = {"parent", "name", "role", "sort_order", "subscribed", "uidnext", "modseq"}
 #: Columns in a unique index: updating them may clash, so it runs in a savepoint.
 _MAILBOX_UNIQUE = frozenset({"parent", "name", "role"})
-_UPDATABLE = {"enabled", "role", "quota", "description", "name", "used"}
+_UPDATABLE = {"enabled", "role", "quota", "quota_messages", "description", "name", "used"}
 _INSERT_EMAIL = (
     f"INSERT INTO emails ({EMAIL_COLUMNS}) "
     f"VALUES ({', '.join(['%s'] * len(fields(EmailRow)))}) RETURNING id"
 )
+
+
+def _scram_values(keys: ScramSecret | None) -> list[Any]:
+    if keys is None:
+        return [None, None, None, None]
+    return [keys.salt, keys.iterations, keys.stored_key, keys.server_key]
 
 
 def _assignments(fields: dict[str, object]) -> SQL:
@@ -151,19 +157,30 @@ class PostgresWriteOps(PostgresReadOps):
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no principal {principal}")
 
-    def set_secret(self, principal: int, secret_hash: str, scram: ScramSecret | None) -> None:
-        keys = (
-            (scram.salt, scram.iterations, scram.stored_key, scram.server_key)
-            if scram
-            else (None, None, None, None)
-        )
+    def set_secret(self, principal: int, secret_hash: str, scram: Collection[ScramSecret]) -> None:
+        given = {keys.hash_name: keys for keys in scram}
+        assignments, values = ["secret_hash = %s"], [secret_hash]
+        for hash_name, p in SCRAM_COLUMNS.items():
+            keys = given.get(hash_name)
+            assignments.append(
+                f"{p}_salt = %s, {p}_iterations = %s, {p}_stored_key = %s, {p}_server_key = %s"
+            )
+            values += _scram_values(keys)
         cursor = self._conn.execute(
-            "UPDATE principals SET secret_hash = %s, scram_salt = %s, scram_iterations = %s, "
-            "scram_stored_key = %s, scram_server_key = %s WHERE id = %s",
-            (secret_hash, *keys, principal),
+            f"UPDATE principals SET {', '.join(assignments)} WHERE id = %s",
+            (*values, principal),
         )
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no principal {principal}")
+
+    def set_scram_secret(self, principal: int, scram: ScramSecret, *, secret_hash: str) -> bool:
+        p = SCRAM_COLUMNS[scram.hash_name]
+        cursor = self._conn.execute(
+            f"UPDATE principals SET {p}_salt = %s, {p}_iterations = %s, "
+            f"{p}_stored_key = %s, {p}_server_key = %s WHERE id = %s AND secret_hash = %s",
+            (*_scram_values(scram), principal, secret_hash),
+        )
+        return cursor.rowcount > 0
 
     def delete_principal(self, principal: int) -> None:
         self._conn.execute(
@@ -171,6 +188,7 @@ class PostgresWriteOps(PostgresReadOps):
             "OR mailbox IN (SELECT id FROM mailboxes WHERE account = %s)",
             (principal, principal),
         )
+        self._conn.execute("DELETE FROM mailbox_acl WHERE principal = %s", (principal,))
         cursor = self._conn.execute("DELETE FROM principals WHERE id = %s", (principal,))
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no principal {principal}")
@@ -421,9 +439,11 @@ class PostgresWriteOps(PostgresReadOps):
         )
         return int(row[0])
 
-    def add_used(self, account: int, delta: int) -> None:
+    def add_used(self, account: int, delta: int, messages: int = 0) -> None:
         self._conn.execute(
-            "UPDATE principals SET used = GREATEST(0, used + %s) WHERE id = %s", (delta, account)
+            "UPDATE principals SET used = GREATEST(0, used + %s), "
+            "used_messages = GREATEST(0, used_messages + %s) WHERE id = %s",
+            (delta, messages, account),
         )
 
     def add_thread_refs(self, account: int, thread: int, message_ids: list[str]) -> None:

@@ -444,6 +444,35 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TRIGGER email_text_unindexed;
     DROP TABLE email_fts;
     """,
+    # 10: a message-count quota per account (RFC 9208 §5.2 QUOTA=RES-MESSAGE); ACL
+    # grants to ``anyone`` (RFC 4314 §2) are rows with principal 0, so the grantee
+    # column no longer references principals (delete_principal removes the rows).
+    """
+    ALTER TABLE principals ADD COLUMN quota_messages INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE principals ADD COLUMN used_messages INTEGER NOT NULL DEFAULT 0;
+    UPDATE principals SET used_messages = (SELECT count(*) FROM emails e
+                                           WHERE e.account = principals.id);
+    CREATE TABLE mailbox_acl_new (
+        mailbox INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+        principal INTEGER NOT NULL,
+        rights TEXT NOT NULL,
+        PRIMARY KEY (mailbox, principal)
+    );
+    INSERT INTO mailbox_acl_new (mailbox, principal, rights)
+        SELECT mailbox, principal, rights FROM mailbox_acl;
+    DROP TABLE mailbox_acl;
+    ALTER TABLE mailbox_acl_new RENAME TO mailbox_acl;
+    CREATE INDEX mailbox_acl_principal ON mailbox_acl(principal);
+    """,
+    # 11: SCRAM-SHA-1 keys beside the SCRAM-SHA-256 ones (RFC 5804 §2.1 makes
+    # SCRAM-SHA-1 mandatory for ManageSieve). Passwords set earlier get them at
+    # their next plain-text login (kernel/store/directory.py).
+    """
+    ALTER TABLE principals ADD COLUMN scram_sha1_salt BLOB;
+    ALTER TABLE principals ADD COLUMN scram_sha1_iterations INTEGER;
+    ALTER TABLE principals ADD COLUMN scram_sha1_stored_key BLOB;
+    ALTER TABLE principals ADD COLUMN scram_sha1_server_key BLOB;
+    """,
 )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
-from dataclasses import astuple
+from collections.abc import Collection, Sequence
+from dataclasses import fields
 from typing import Any, final
 
 from kernel.errors import DuplicateUid, NoSuchItem
@@ -14,14 +14,26 @@ from kernel.store.interfaces import Executed
 from kernel.store.mail_records import EmailRow, Membership
 from kernel.store.records import ScramSecret
 from kernel.store.rows import EMAIL_TEXT_COLUMNS
-from plugins.store_sqlite.read import SqliteReadOps
+from plugins.store_sqlite.read import SCRAM_COLUMNS, SqliteReadOps
 
 __all__ = ["SqliteWriteOps"]
 
-_UPDATABLE = {"enabled", "role", "quota", "description", "name", "used"}
+_TEXT_FIELDS = tuple(f.name for f in fields(EmailText))
+_INSERT_EMAIL_TEXT = (
+    f"INSERT INTO email_text (email, {EMAIL_TEXT_COLUMNS}) "
+    f"VALUES (?, {', '.join('?' for _ in _TEXT_FIELDS)})"
+)
+
+_UPDATABLE = {"enabled", "role", "quota", "quota_messages", "description", "name", "used"}
 #: A time mark is logged at most this often per account (prune precision).
 MARK_INTERVAL = 3600.0
 _MAILBOX_UPDATABLE = {"parent", "name", "role", "sort_order", "subscribed", "uidnext", "modseq"}
+
+
+def _scram_values(keys: ScramSecret | None) -> list[Any]:
+    if keys is None:
+        return [None, None, None, None]
+    return [keys.salt, keys.iterations, keys.stored_key, keys.server_key]
 
 
 @final
@@ -67,19 +79,29 @@ class SqliteWriteOps(SqliteReadOps):
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no principal {principal}")
 
-    def set_secret(self, principal: int, secret_hash: str, scram: ScramSecret | None) -> None:
-        keys = (
-            (scram.salt, scram.iterations, scram.stored_key, scram.server_key)
-            if scram
-            else (None, None, None, None)
-        )
+    def set_secret(self, principal: int, secret_hash: str, scram: Collection[ScramSecret]) -> None:
+        given = {keys.hash_name: keys for keys in scram}
+        assignments, values = ["secret_hash = ?"], [secret_hash]
+        for hash_name, p in SCRAM_COLUMNS.items():
+            keys = given.get(hash_name)
+            assignments.append(
+                f"{p}_salt = ?, {p}_iterations = ?, {p}_stored_key = ?, {p}_server_key = ?"
+            )
+            values += _scram_values(keys)
         cursor = self._conn.execute(
-            "UPDATE principals SET secret_hash = ?, scram_salt = ?, scram_iterations = ?, "
-            "scram_stored_key = ?, scram_server_key = ? WHERE id = ?",
-            (secret_hash, *keys, principal),
+            f"UPDATE principals SET {', '.join(assignments)} WHERE id = ?", (*values, principal)
         )
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no principal {principal}")
+
+    def set_scram_secret(self, principal: int, scram: ScramSecret, *, secret_hash: str) -> bool:
+        p = SCRAM_COLUMNS[scram.hash_name]
+        cursor = self._conn.execute(
+            f"UPDATE principals SET {p}_salt = ?, {p}_iterations = ?, {p}_stored_key = ?, "
+            f"{p}_server_key = ? WHERE id = ? AND secret_hash = ?",
+            (*_scram_values(scram), principal, secret_hash),
+        )
+        return cursor.rowcount > 0
 
     def delete_principal(self, principal: int) -> None:
         self._conn.execute(
@@ -87,6 +109,7 @@ class SqliteWriteOps(SqliteReadOps):
             "OR mailbox IN (SELECT id FROM mailboxes WHERE account = ?)",
             (principal, principal),
         )
+        self._conn.execute("DELETE FROM mailbox_acl WHERE principal = ?", (principal,))
         cursor = self._conn.execute("DELETE FROM principals WHERE id = ?", (principal,))
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no principal {principal}")
@@ -335,9 +358,11 @@ class SqliteWriteOps(SqliteReadOps):
         )
         return int(row[0])
 
-    def add_used(self, account: int, delta: int) -> None:
+    def add_used(self, account: int, delta: int, messages: int = 0) -> None:
         self._conn.execute(
-            "UPDATE principals SET used = max(0, used + ?) WHERE id = ?", (delta, account)
+            "UPDATE principals SET used = max(0, used + ?), "
+            "used_messages = max(0, used_messages + ?) WHERE id = ?",
+            (delta, messages, account),
         )
 
     def add_thread_refs(self, account: int, thread: int, message_ids: list[str]) -> None:
@@ -352,11 +377,8 @@ class SqliteWriteOps(SqliteReadOps):
         raise NoSuchItem(f"no blob {blob}")
 
     def insert_email_text(self, email: int, text: EmailText) -> None:
-        marks = ", ".join("?" for _ in astuple(text))
-        self._conn.execute(
-            f"INSERT INTO email_text (email, {EMAIL_TEXT_COLUMNS}) VALUES (?, {marks})",
-            (email, *astuple(text)),
-        )
+        # The texts are flat strings: no deep copy (dataclasses.astuple) needed.
+        self._conn.execute(_INSERT_EMAIL_TEXT, (email, *(getattr(text, n) for n in _TEXT_FIELDS)))
 
     def copy_email_text(self, source: int, email: int) -> None:
         self._conn.execute(

@@ -2,8 +2,12 @@
 
 Implementation notes:
 
-* Identifiers are account names (primary addresses); ``anyone`` and negative rights
-  (``-name``) are not supported and refused with ``NO [CANNOT]``.
+* Identifiers are account names (primary addresses) and ``anyone`` (RFC 4314 §2:
+  every authenticated user). A user's rights are the union of its own grant and
+  ``anyone``'s (RFC 4314 §2 leaves the combination to the implementation), so a
+  mailbox shared with ``anyone`` appears under ``Shared/<owner>/`` for every
+  account. There is no anonymous login, so ``anonymous`` is not an identifier;
+  it and negative rights (``-name``) are refused with ``NO [CANNOT]``.
 * Changing an ACL needs the ``a`` right (RFC 4314 §4): always on one's own mailboxes,
   on a shared one only if granted. The owner's own rights are all of
   ``lrswipkxtea`` and cannot change (``NO [CANNOT]``).
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 from kernel.errors import PreconditionFailed, StoreError
 from kernel.store import RIGHTS
+from kernel.store.mailboxes import ANYONE
 from plugins.imap import storeview
 from plugins.imap.context import Session
 from plugins.imap.errors import Done, bad, no, store_failure
@@ -53,7 +58,13 @@ def with_virtual(rights: str) -> str:
     return out
 
 
+#: RFC 4314 §2: the universal identity.
+ANYONE_NAME = "anyone"
+
+
 async def _principal(session: Session, identifier: str) -> int:
+    if identifier.strip().lower() == ANYONE_NAME:
+        return ANYONE
     found = await session.store.directory.principal(identifier.strip().lower())
     if found is None:
         raise no(f"No such identifier {identifier}", codes.CANNOT)
@@ -106,6 +117,7 @@ async def get_acl(session: Session, cmd: GetAcl) -> Done:
     assert ref.mailbox is not None
     grants = await session.store.mailboxes.acl(ref.owner, ref.mailbox.id)
     names = await storeview.principal_names(session.store, [ref.owner, *grants])
+    names[ANYONE] = ANYONE_NAME
     entries = [(names.get(ref.owner, str(ref.owner)), with_virtual(RIGHTS))]
     entries += [(names.get(p, str(p)), with_virtual(rights)) for p, rights in grants.items()]
     await session.send(r.acl(ref.name, entries, utf8=session.utf8))

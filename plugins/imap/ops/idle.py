@@ -9,6 +9,9 @@ Implementation notes:
 * The line must be ``DONE`` (case-insensitive); anything else ends IDLE with BAD
   (RFC 2177 §3). The wait is bounded by ``imap.timeouts.idle`` (RFC 2177 §3: clients
   re-IDLE within 29 minutes), after which the driver says BYE.
+* With NOTIFY set, IDLE sends exactly what NOTIFY asked for (RFC 5465 §4): it lets
+  the notifier (:mod:`plugins.imap.notifier`) write by releasing ``session.busy``
+  while it waits, and does not watch the selected mailbox itself.
 * If the selected mailbox is deleted meanwhile, the session ends with BYE like after
   any command (:class:`plugins.imap.context.SelectionLost`).
 """
@@ -61,10 +64,18 @@ async def idle(session: Session, cmd: Idle) -> Done | None:
             failures.append(exc)
         cancel.cancel()
 
-    async with trio.open_nursery() as nursery:
-        if session.selected is not None:
-            nursery.start_soon(watch, nursery.cancel_scope)
-        nursery.start_soon(read, nursery.cancel_scope)
+    notifying = session.notifier is not None
+    held = session.busy.statistics().owner is trio.lowlevel.current_task()
+    if notifying and held:
+        session.busy.release()  # RFC 5465 §4: the notifier writes during IDLE
+    try:
+        async with trio.open_nursery() as nursery:
+            if session.selected is not None and not notifying:
+                nursery.start_soon(watch, nursery.cancel_scope)
+            nursery.start_soon(read, nursery.cancel_scope)
+    finally:
+        if notifying and held:
+            await _reacquire(session)
     if failures:
         raise failures[0]
     line = lines[0] if lines else None
@@ -73,3 +84,9 @@ async def idle(session: Session, cmd: Idle) -> Done | None:
     if line.strip().upper() != b"DONE":
         raise bad("Expected DONE")
     return Done("IDLE terminated")
+
+
+async def _reacquire(session: Session) -> None:
+    """Take ``session.busy`` back, even if cancelled meanwhile (the driver releases it)."""
+    with trio.CancelScope(shield=True):
+        await session.busy.acquire()

@@ -21,6 +21,7 @@ from kernel.errors import StoreError
 from kernel.store.metadata import MetadataTooLarge, TooManyEntries
 from plugins.imap.context import Session
 from plugins.imap.errors import CommandFailed, Done, bad, no, store_failure
+from plugins.imap.notifier import metadata_changed
 from plugins.imap.ops._common import account, resolve
 from plugins.imap.proto import codes
 from plugins.imap.proto import responses as r
@@ -93,4 +94,5 @@ async def set_metadata(session: Session, cmd: SetMetadata) -> Done:
         raise CommandFailed("NO", "Too many entries", code) from None
     except StoreError as exc:
         raise store_failure(exc) from exc
+    metadata_changed(session, mailbox, entries)  # RFC 5465 §5.6, §5.7: NOTIFY
     return Done("SETMETADATA completed")

@@ -14,24 +14,40 @@ Implementation notes:
   expunge removes its messages by itself.
 * A MODSEQ criterion adds the highest MODSEQ of the matches to the response (RFC 7162
   §3.1.6, §3.1.10) and enables CONDSTORE.
+* CONTEXT=SEARCH (RFC 5267 §4): results are always in mailbox order; ``CONTEXT`` is
+  a hint and changes nothing; ``PARTIAL low:high`` returns the results at those
+  positions (``NIL`` when there are none, RFC 5267 §4.4); ``UPDATE`` leaves an update
+  context (:mod:`plugins.imap.search_updates`) that later sends ADDTO/REMOVEFROM. A
+  tag still in use by an update context is refused with BAD (RFC 5267 §4.3).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from kernel.errors import StoreError
 from kernel.store import filters as f
 from plugins.imap.context import Session
-from plugins.imap.errors import CommandFailed, Done, store_failure
+from plugins.imap.errors import CommandFailed, Done, bad, store_failure
+from plugins.imap.proto import codes
 from plugins.imap.proto import responses as r
-from plugins.imap.proto.commands import Search, SearchReturn
+from plugins.imap.proto.commands import CancelUpdate, Search, SearchReturn
 from plugins.imap.proto.search_keys import SearchKey
 from plugins.imap.proto.sequence import SequenceSet
 from plugins.imap.search import SearchContext, to_filter, uses_modseq
+from plugins.imap.search_updates import UpdateContext, ordered_set, stamp_of
 
-__all__ = ["esearch_reply", "matching", "search", "search_filter"]
+__all__ = [
+    "cancel_update",
+    "check_update_tag",
+    "esearch_reply",
+    "keep_updated",
+    "matching",
+    "matching_filter",
+    "search",
+    "search_filter",
+]
 
 
 def search_filter(session: Session, criteria: SearchKey) -> f.Filter:
@@ -49,8 +65,14 @@ async def matching(
     session: Session, criteria: SearchKey, sort: Sequence[f.Comparator] = ()
 ) -> list[int]:
     """UIDs of the announced messages matching ``criteria``, in UID (or ``sort``) order."""
+    return await matching_filter(session, search_filter(session, criteria), sort)
+
+
+async def matching_filter(
+    session: Session, where: f.Filter, sort: Sequence[f.Comparator] = ()
+) -> list[int]:
+    """UIDs of the announced messages matching the store filter ``where``."""
     view = session.view()
-    where = search_filter(session, criteria)
     try:
         found = await session.store.emails.search(view.account, view.mailbox, where, sort)
     except StoreError as exc:
@@ -67,6 +89,7 @@ def esearch_reply(
     uid: bool,
     modseq: int | None,
     ordered: bool = False,
+    partial: tuple[int, int] | None = None,
 ) -> bytes | None:
     """The ESEARCH line for ``uids`` (None for SAVE alone), updating ``$`` on SAVE."""
     view = session.view()
@@ -98,30 +121,57 @@ def esearch_reply(
         elif option == "MAX" and last is not None:
             results.append(("MAX", number(last)))
         elif option == "ALL" and numbers:
-            results.append(("ALL", _ordered_set(numbers) if ordered else SequenceSet.of(numbers)))
+            results.append(("ALL", ordered_set(numbers) if ordered else SequenceSet.of(numbers)))
         elif option == "COUNT":
             results.append(("COUNT", len(numbers)))
+        elif option == "PARTIAL" and partial is not None:
+            # RFC 5267 §4.4: the range asked for, then the results in it, or NIL.
+            low, high = partial
+            chosen = numbers[low - 1 : high]
+            found = ordered_set(chosen) if ordered else SequenceSet.of(chosen)
+            value = b"%d:%d %s" % (low, high, str(found).encode() if chosen else b"NIL")
+            results.append(("PARTIAL", b"(" + value + b")"))
     if modseq is not None and numbers:
         results.append(("MODSEQ", modseq))
     return r.esearch(results, tag=tag, uid=uid)
 
 
-def _ordered_set(numbers: list[int]) -> SequenceSet:
-    """A sequence set keeping the given order (ESORT's ALL, RFC 5267 §3.2)."""
-    ranges: list[tuple[int, int]] = []
-    for n in numbers:
-        if ranges and ranges[-1][1] == n - 1 and ranges[-1][0] <= n - 1:
-            ranges[-1] = (ranges[-1][0], n)
-        else:
-            ranges.append((n, n))
-    return SequenceSet(tuple(ranges))
+def check_update_tag(session: Session, tag: str, returns: tuple[str, ...] | None) -> None:
+    """RFC 5267 §4.3: UPDATE under a tag an update context still uses is BAD."""
+    if returns is not None and "UPDATE" in returns and tag in session.search_updates:
+        raise bad("Tag reuse")
+
+
+async def keep_updated(
+    session: Session,
+    tag: str,
+    uids: list[int],
+    run: Callable[[], Awaitable[list[int]]],
+    *,
+    uid: bool,
+    ordered: bool,
+) -> None:
+    """Start an update context for the searching command ``tag`` (RFC 5267 §4.3)."""
+    context = UpdateContext(tag, uid, ordered, run, list(uids), stamp_of(session.view()))
+    if not session.search_updates.add(context):
+        # RFC 5267 §4.3.1: the other return options are still honoured.
+        refused = r.code(codes.NOUPDATE, r.string(tag))
+        await session.send(r.untagged("NO", "Too many update contexts", code=refused))
+
+
+async def cancel_update(session: Session, cmd: CancelUpdate) -> Done:
+    """RFC 5267 §4.3.5: no more updates for the named searching commands."""
+    session.search_updates.cancel(cmd.tags)
+    return Done("CANCELUPDATE completed")
 
 
 async def search(session: Session, cmd: Search) -> Done:
     """RFC 9051 §6.4.4."""
     view = session.view()
+    check_update_tag(session, cmd.tag, cmd.returns)
     try:
-        uids = await matching(session, cmd.criteria)
+        where = search_filter(session, cmd.criteria)
+        uids = await matching_filter(session, where)
     except CommandFailed:
         if cmd.returns is not None and "SAVE" in cmd.returns:
             session.saved = frozenset()  # RFC 9051 §6.4.4.1: a failed SAVE empties $
@@ -134,7 +184,24 @@ async def search(session: Session, cmd: Search) -> Done:
         numbers = uids if cmd.uid else [view.seq_of(u) or 0 for u in uids]
         await session.send(r.search(numbers, modseq=modseq if numbers else None))
         return Done("SEARCH completed")
-    line = esearch_reply(session, cmd.tag, uids, returns or ("ALL",), uid=cmd.uid, modseq=modseq)
+    line = esearch_reply(
+        session,
+        cmd.tag,
+        uids,
+        returns or ("ALL",),
+        uid=cmd.uid,
+        modseq=modseq,
+        partial=cmd.partial,
+    )
     if line is not None:
         await session.send(line)
+    if returns is not None and "UPDATE" in returns:
+        await keep_updated(
+            session,
+            cmd.tag,
+            uids,
+            lambda: matching_filter(session, where),
+            uid=cmd.uid,
+            ordered=False,
+        )
     return Done("SEARCH completed")

@@ -77,6 +77,7 @@ async def select(session: Session, cmd: Select | Examine) -> Done:
     session.selected_owner = ref.owner
     session.selected_rights = ref.rights
     session.saved = frozenset()  # RFC 9051 §6.4.4.1: reset by SELECT/EXAMINE
+    session.search_updates.clear()  # RFC 5267 §4.3: updates end with the selection
     session.state = State.SELECTED
     if ref.owner != session.account_id:
         assert session.account_id is not None

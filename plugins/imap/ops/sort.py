@@ -9,6 +9,9 @@ Implementation notes:
   first and last messages in sort order, ALL lists them in sort order with ranges
   only where numbers ascend (RFC 5267 §3.2). Without RETURN: ``* SORT``.
 * THREAD numbers are sequence numbers, or UIDs for UID THREAD (RFC 5256 §3).
+* CONTEXT=SORT (RFC 5267 §4): ``PARTIAL`` takes its positions in sort order;
+  ``UPDATE`` keeps the sorted result up to date with positioned ADDTO/REMOVEFROM
+  (:mod:`plugins.imap.search_updates`).
 """
 
 from __future__ import annotations
@@ -18,12 +21,20 @@ from typing import Final
 
 from kernel.errors import StoreError
 from kernel.mail import from_json
+from kernel.store.filters import Filter
 from plugins.imap import storeview
 from plugins.imap.context import Session
 from plugins.imap.errors import Done, store_failure
-from plugins.imap.ops.search import esearch_reply, matching
+from plugins.imap.ops.search import (
+    check_update_tag,
+    esearch_reply,
+    keep_updated,
+    matching,
+    matching_filter,
+    search_filter,
+)
 from plugins.imap.proto import responses as r
-from plugins.imap.proto.commands import Sort, Thread
+from plugins.imap.proto.commands import Sort, SortCriterion, Thread
 from plugins.imap.proto.responses import ThreadNode
 from plugins.imap.search import uses_modseq
 from plugins.imap.sorting import SortInfo, sort_uids
@@ -53,12 +64,20 @@ async def _infos(session: Session, uids: list[int]) -> list[SortInfo]:
     return out
 
 
+async def _sorted(
+    session: Session, where: Filter, criteria: tuple[SortCriterion, ...]
+) -> list[int]:
+    """The announced messages matching ``where``, as UIDs in sort order."""
+    infos = await _infos(session, await matching_filter(session, where))
+    return sort_uids(infos, [(c.key, c.reverse) for c in criteria])
+
+
 async def sort(session: Session, cmd: Sort) -> Done:
-    """RFC 5256 §3 SORT; RFC 5267 §3 ESORT."""
+    """RFC 5256 §3 SORT; RFC 5267 §3 ESORT, §4 CONTEXT=SORT."""
     view = session.view()
-    uids = await matching(session, cmd.search)
-    infos = await _infos(session, uids)
-    ordered = sort_uids(infos, [(c.key, c.reverse) for c in cmd.criteria])
+    check_update_tag(session, cmd.tag, cmd.returns)
+    where = search_filter(session, cmd.search)
+    ordered = await _sorted(session, where, cmd.criteria)
     modseq = None
     if uses_modseq(cmd.search):
         modseq = max((view.modseq_of(u) for u in ordered), default=0)
@@ -74,9 +93,20 @@ async def sort(session: Session, cmd: Sort) -> Done:
         uid=cmd.uid,
         modseq=modseq,
         ordered=True,
+        partial=cmd.partial,
     )
     if line is not None:
         await session.send(line)
+    if "UPDATE" in cmd.returns:
+        criteria = cmd.criteria
+        await keep_updated(
+            session,
+            cmd.tag,
+            ordered,
+            lambda: _sorted(session, where, criteria),
+            uid=cmd.uid,
+            ordered=True,
+        )
     return Done("SORT completed")
 
 

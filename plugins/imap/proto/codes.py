@@ -46,6 +46,7 @@ __all__ = [
     "NOPERM",
     "NOTIFICATIONOVERFLOW",
     "NOTSAVED",
+    "NOUPDATE",
     "OK",
     "OVERQUOTA",
     "PARSE",
@@ -169,6 +170,8 @@ METADATA: Final = "METADATA"
 BADEVENT: Final = "BADEVENT"
 #: RFC 5465 §5.8: the server dropped notifications and stopped sending them.
 NOTIFICATIONOVERFLOW: Final = "NOTIFICATIONOVERFLOW"
+#: RFC 5267 §4.3.1: ``NOUPDATE "tag"``: no update context for that searching command.
+NOUPDATE: Final = "NOUPDATE"
 #: RFC 4978 §3: NO because compression is already active on another layer.
 COMPRESSIONACTIVE: Final = "COMPRESSIONACTIVE"
 #: RFC 6154 §3: CREATE USE refused for that special-use attribute.

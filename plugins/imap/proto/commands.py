@@ -39,6 +39,7 @@ __all__ = [
     "Append",
     "AppendMessage",
     "Authenticate",
+    "CancelUpdate",
     "Capability",
     "Check",
     "Close",
@@ -108,8 +109,9 @@ StatusItem = Literal[
 ]
 """A STATUS data item name (also the items of LIST ``RETURN (STATUS (...))``, RFC 5819)."""
 
-SearchReturn = Literal["MIN", "MAX", "ALL", "COUNT", "SAVE"]
-"""A SEARCH/SORT ``RETURN`` option (RFC 4731 §3.1, RFC 5182 §2, RFC 5267 §3.2)."""
+SearchReturn = Literal["MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT", "UPDATE", "PARTIAL"]
+"""A SEARCH/SORT ``RETURN`` option (RFC 4731 §3.1, RFC 5182 §2, RFC 5267 §3.2, §4);
+``PARTIAL``'s range is the command's ``partial``."""
 
 SortKey = Literal[
     "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO"
@@ -636,6 +638,7 @@ class Search:
       returns: ``None`` without RETURN (an IMAP4rev1 ``SEARCH`` response); else the
         options in order, with ``RETURN ()`` given as ``("ALL",)`` (RFC 4731 §3.1).
       uid: ``UID SEARCH``.
+      partial: ``PARTIAL low:high``'s range, low <= high (RFC 5267 §4.4), or None.
     """
 
     tag: str
@@ -643,6 +646,7 @@ class Search:
     charset: str | None = None
     returns: tuple[SearchReturn, ...] | None = None
     uid: bool = False
+    partial: tuple[int, int] | None = None
 
 
 @final
@@ -733,6 +737,7 @@ class Sort:
       search: the search program, as in :attr:`Search.criteria`.
       returns: the ESORT ``RETURN`` options (RFC 5267 §3.2), or ``None``.
       uid: ``UID SORT``.
+      partial: ``PARTIAL low:high``'s range, low <= high (RFC 5267 §4.4), or None.
     """
 
     tag: str
@@ -741,6 +746,16 @@ class Sort:
     search: SearchKey
     returns: tuple[SearchReturn, ...] | None = None
     uid: bool = False
+    partial: tuple[int, int] | None = None
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class CancelUpdate:
+    """``CANCELUPDATE "tag" ...`` (RFC 5267 §4.3.5): the searching commands' tags."""
+
+    tag: str
+    tags: tuple[str, ...]
 
 
 @final
@@ -766,7 +781,7 @@ _Quota = GetQuota | GetQuotaRoot | SetQuota
 _Acl = SetAcl | DeleteAcl | GetAcl | ListRights | MyRights
 _Metadata = GetMetadata | SetMetadata
 _Selected = Check | Close | Unselect | Expunge | UidExpunge | Search | Fetch | Store | Copy | Move
-_Sorting = Sort | Thread
+_Sorting = Sort | Thread | CancelUpdate
 
 Command = (
     _AnyState

@@ -96,6 +96,7 @@ ALLOWED: Final[dict[type, frozenset[State]]] = {
     c.Move: _SELECTED,  # RFC 6851 §5
     c.Sort: _SELECTED,  # RFC 5256 §3
     c.Thread: _SELECTED,
+    c.CancelUpdate: _SELECTED,  # RFC 5267 §5: command-select
 }
 
 

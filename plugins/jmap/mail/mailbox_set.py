@@ -27,6 +27,7 @@ from typing import Any
 
 from kernel.errors import DuplicateUid, NoSuchItem, PreconditionFailed
 from kernel.store import Mailbox
+from kernel.store.mailboxes import ANYONE
 from plugins.jmap.capabilities import MAIL
 from plugins.jmap.ids import ACCOUNT, decode_id
 from plugins.jmap.mail.mailbox_view import (
@@ -144,6 +145,8 @@ async def _apply_shares(call: Call, account: int, mailbox: int, old: Any, new: A
     for jmap_id in set(old_map) | set(new_map):
         grantee = decode_id(ACCOUNT, jmap_id)
         assert grantee is not None  # checked by _valid
+        if grantee == ANYONE:  # the IMAP ``anyone`` row is not a principal's
+            raise SetError("invalidProperties", "no such principal", properties=["shareWith"])
         letters = rights_letters(new_map[jmap_id]) if jmap_id in new_map else ""
         if jmap_id in old_map and rights_letters(old_map[jmap_id]) == letters:
             continue

@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from kernel.store import RIGHTS, Mailbox
+from kernel.store.mailboxes import ANYONE
 from plugins.jmap.ids import ACCOUNT, MAILBOX, decode_id, encode_id
 from plugins.jmap.methods import Call
 
@@ -153,7 +154,10 @@ async def mailbox_object(
     }
     if share_with:
         grants = await call.kernel.store.mailboxes.acl(account, mailbox.id)
-        obj["shareWith"] = {encode_id(ACCOUNT, p): my_rights(r) for p, r in grants.items()} or None
+        # An IMAP grant to ``anyone`` (RFC 4314 §2) is no principal: not listed.
+        obj["shareWith"] = {
+            encode_id(ACCOUNT, p): my_rights(r) for p, r in grants.items() if p != ANYONE
+        } or None
     if counts:
         found = await call.kernel.store.emails.counts(account, mailbox.id, threads=True)
         obj.update(

@@ -1,16 +1,18 @@
 """Quota/get, Quota/changes, Quota/query, Quota/queryChanges (RFC 9425).
 
-The store knows one limit per account: the principal's ``quota`` in octets
+The store knows two limits per account: the principal's ``quota`` in octets
 against what its emails use (``used``, each email counted once however many
-mailboxes hold it; the same numbers IMAP GETQUOTA reports, RFC 9208). So an
-account has at most one Quota object:
+mailboxes hold it) and ``quota_messages`` against its number of emails
+(``used_messages``); the same numbers IMAP GETQUOTA reports as STORAGE and
+MESSAGE (RFC 9208 §5.1, §5.2). So an account has at most two Quota objects:
 
-* id ``Q`` + the account id, ``resourceType`` ``octets``, ``scope``
-  ``account``, ``name`` the account's address, ``types`` ``["Mail"]``,
-  ``hardLimit`` the principal's quota; ``warnLimit``, ``softLimit`` and
-  ``description`` are omitted (optional in §4.1).
-* An account whose quota is 0 (unlimited) has no Quota object: there is no
-  limit to report (``hardLimit`` is an UnsignedInt, not nullable).
+* ``resourceType`` ``octets`` (the byte limit) or ``count`` (the email limit),
+  ``scope`` ``account``, ``name`` the account's address, ``types``
+  ``["Mail"]``, ``hardLimit`` the limit; ``warnLimit``, ``softLimit`` and
+  ``description`` are omitted (optional in §4.1). The id is ``Q`` + twice the
+  account id (octets) or twice plus one (count).
+* A limit of 0 (unlimited) has no Quota object: there is no limit to report
+  (``hardLimit`` is an UnsignedInt, not nullable).
 * §4.1: types the client did not ask for in ``using`` are filtered out and a
   Quota left with no type is not returned: without ``urn:ietf:params:jmap:mail``
   in ``using`` the account has no Quota.
@@ -26,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
+from kernel.store import Principal
 from kernel.store.mail_records import Changes
 from plugins.jmap.capabilities import MAIL, QUOTA
 from plugins.jmap.ids import decode_id, encode_id
@@ -45,11 +48,12 @@ __all__ = [
     "quota_account_capability",
     "quota_changes",
     "quota_get",
+    "quota_objects",
     "quota_query",
     "quota_query_changes",
 ]
 
-#: The id prefix of Quota objects (one per account: the account's store id).
+#: The id prefix of Quota objects (keys: twice the account id, plus 1 for ``count``).
 QUOTA_PREFIX: Final = "Q"
 
 PROPERTIES: Final = ("id", "resourceType", "used", "hardLimit", "scope", "name", "types")
@@ -62,25 +66,38 @@ def quota_account_capability() -> dict[str, Any]:
     return {}
 
 
-async def _quotas(call: Call, account: int) -> dict[int, dict[str, Any]]:
-    """The account's Quota objects by key (none, or the one account quota)."""
-    if MAIL not in call.using:
-        return {}  # §4.1: its only type is one the client did not ask for
-    names = await call.kernel.store.directory.names([account])
-    principal = await call.kernel.store.directory.principal(names.get(account, ""))
-    if principal is None or not principal.quota:
-        return {}
-    return {
-        account: {
-            "id": encode_id(QUOTA_PREFIX, account),
-            "resourceType": "octets",
-            "used": principal.used,
-            "hardLimit": principal.quota,
+def quota_objects(principal: Principal) -> dict[int, dict[str, Any]]:
+    """The principal's Quota objects by store key (see the module docstring)."""
+    out: dict[int, dict[str, Any]] = {}
+    limits = (
+        ("octets", principal.quota, principal.used),
+        ("count", principal.quota_messages, principal.used_messages),
+    )
+    for offset, (resource, limit, used) in enumerate(limits):
+        if not limit:
+            continue
+        key = 2 * principal.id + offset
+        out[key] = {
+            "id": encode_id(QUOTA_PREFIX, key),
+            "resourceType": resource,
+            "used": used,
+            "hardLimit": limit,
             "scope": "account",
             "name": principal.name,
             "types": ["Mail"],
         }
-    }
+    return out
+
+
+async def _quotas(call: Call, account: int) -> dict[int, dict[str, Any]]:
+    """The account's Quota objects by key (none, or one per limit it has)."""
+    if MAIL not in call.using:
+        return {}  # §4.1: its only type is one the client did not ask for
+    names = await call.kernel.store.directory.names([account])
+    principal = await call.kernel.store.directory.principal(names.get(account, ""))
+    if principal is None:
+        return {}
+    return quota_objects(principal)
 
 
 @register("Quota/get", QUOTA)

@@ -10,9 +10,13 @@ Implementation notes:
   speaks first (§2.1: "MUST reject").
 * SCRAM's server-final message goes in ``OK (SASL "...")`` (§1.3), so the
   exchange needs no extra round trip.
-* Mechanisms are those of the kernel ``auth`` section; PLAIN, LOGIN and
-  OAUTHBEARER need TLS unless ``auth.allow_plaintext_without_tls`` (NO
-  ``(ENCRYPT-NEEDED)``).
+* Mechanisms are ``managesieve.sasl_mechanisms``, by default those of the
+  kernel ``auth`` section plus SCRAM-SHA-1 (§2.1: servers MUST implement it);
+  PLAIN, LOGIN and OAUTHBEARER need TLS unless
+  ``auth.allow_plaintext_without_tls`` (NO ``(ENCRYPT-NEEDED)``).
+* SCRAM-SHA-1 needs SHA-1 keys, which an account whose password was set before
+  store migration 11 gets at its next PLAIN/LOGIN login; until then its
+  SCRAM-SHA-1 attempts fail like a wrong password.
 * A failed login is answered after ``auth_failure_delay``; after
   ``max_auth_failures`` the server says BYE and closes (§1.2). A directory
   or store failure is ``NO (TRYLATER)`` and does not count.
@@ -69,7 +73,14 @@ async def authenticate(session: SieveSession, cmd: Authenticate) -> None:
         return response.data
 
     try:
-        result = await login_sasl(session.conn, cmd.mechanism, initial, exchange, success_data=True)
+        result = await login_sasl(
+            session.conn,
+            cmd.mechanism,
+            initial,
+            exchange,
+            success_data=True,
+            mechanisms=session.mechanisms(),
+        )
     except UnknownMechanism:
         session.reply(codes.UNKNOWN_MECHANISM)
         return

@@ -41,7 +41,7 @@ def capability_listing(session: SieveSession) -> bytes:
     extensions = capabilities()
     items: list[tuple[str, str | None]] = [
         ("IMPLEMENTATION", session.settings.implementation),
-        ("SASL", " ".join(sasl_mechanisms(conn))),
+        ("SASL", " ".join(sasl_mechanisms(conn, session.mechanisms()))),
         ("SIEVE", " ".join(extensions)),
     ]
     authenticated = session.engine.state is State.AUTH

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 
 import pytest
+from scram_reference import hi as reference_hi
+from scram_reference import hmac_digest
 
 from kernel.sasl import (
     Challenge,
@@ -37,17 +38,11 @@ SERVER_FINAL = b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
 
 
 def _hmac(key: bytes, data: bytes) -> bytes:
-    return hmac.new(key, data, hashlib.sha256).digest()
+    return hmac_digest(key, data, "sha256")
 
 
 def hi(password: bytes, salt: bytes, iterations: int) -> bytes:
-    """RFC 5802 §2.2: Hi(str, salt, i) = U1 XOR U2 XOR ... XOR Ui."""
-    u = _hmac(password, salt + (1).to_bytes(4, "big"))
-    result = bytearray(u)
-    for _ in range(iterations - 1):
-        u = _hmac(password, u)
-        result = bytearray(a ^ b for a, b in zip(result, u, strict=True))
-    return bytes(result)
+    return reference_hi(password, salt, iterations, "sha256")
 
 
 class ScramClient:

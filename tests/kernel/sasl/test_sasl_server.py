@@ -25,7 +25,7 @@ def test_available_mechanisms_with_tls() -> None:
 
 
 def test_available_mechanisms_without_tls() -> None:
-    assert available_mechanisms(tls=False) == ["SCRAM-SHA-256"]
+    assert available_mechanisms(tls=False) == ["SCRAM-SHA-256", "SCRAM-SHA-1"]
 
 
 def test_available_mechanisms_plaintext_allowed() -> None:

@@ -190,7 +190,7 @@ def test_parser_search_command(wire: bytes, expected: Search) -> None:
         b"t SEARCH RETURN",
         b"t SEARCH RETURN ALL",
         b"t SEARCH RETURN (FOO) ALL",
-        b"t SEARCH RETURN (PARTIAL 1:10) ALL",
+        b"t SEARCH RETURN (PARTIAL 1:*) ALL",  # RFC 5267 §5: no "*" in partial-range
         b"t SEARCH RETURN () CHARSET UTF-8",
         b"t SEARCH CHARSET UTF-8 RETURN () ALL",
         b"t SEARCH TEXT {2}\r\n\xff\xfe",

@@ -67,6 +67,7 @@ _COMMANDS: Final[dict[str, _Parser]] = {
     "LSUB": list.parse_lsub,
     "APPEND": append.parse_append,
     "NOTIFY": notify.parse_notify,
+    "CANCELUPDATE": search.parse_cancelupdate,
     "GETQUOTA": quota.parse_getquota,
     "GETQUOTAROOT": quota.parse_getquotaroot,
     "SETQUOTA": quota.parse_setquota,

@@ -6,7 +6,9 @@ THREADID).
 
     search          = "SEARCH" [search-return-opts] SP search-program
     search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
-    search-return-opt  = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE"
+    search-return-opt  = "MIN" / "MAX" / "ALL" / "COUNT" / "SAVE" /
+                         "CONTEXT" / "UPDATE" / "PARTIAL" SP partial-range   ; RFC 5267 §5
+    partial-range      = nz-number ":" nz-number   ; 500:400 is the same as 400:500
     search-program  = ["CHARSET" SP charset SP] search-key *(SP search-key)
     charset         = atom / quoted
     search-key      = "ALL" / "ANSWERED" / "BCC" SP astring /
@@ -46,7 +48,7 @@ from collections.abc import Callable
 from typing import Final, Literal, cast
 
 from plugins.imap.proto.codes import BADCHARSET_SUPPORTED
-from plugins.imap.proto.commands import Search, SearchReturn
+from plugins.imap.proto.commands import CancelUpdate, Search, SearchReturn
 from plugins.imap.proto.parser.core import ParseError, Reader
 from plugins.imap.proto.search_keys import (
     All,
@@ -67,13 +69,23 @@ from plugins.imap.proto.search_keys import (
     WithinKey,
 )
 
-__all__ = ["MAX_DEPTH", "charset", "parse_search", "search_keys", "search_returns"]
+__all__ = [
+    "MAX_DEPTH",
+    "charset",
+    "parse_cancelupdate",
+    "parse_search",
+    "search_keys",
+    "search_returns",
+]
 
 #: Deepest nesting of parentheses, NOT and OR accepted.
 MAX_DEPTH: Final = 64
 
 _CHARSETS: Final = frozenset({"US-ASCII", "UTF-8"})
-_RETURNS: Final = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE"})
+_RETURNS: Final = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT", "UPDATE", "PARTIAL"})
+#: The options that say what to return (RFC 4731 §3.1; RFC 5267 §4.4); with none of
+#: them (``RETURN ()``, ``RETURN (UPDATE)``) the result is as for ``ALL``.
+_RESULTS: Final = frozenset({"MIN", "MAX", "ALL", "COUNT", "SAVE", "PARTIAL"})
 _OBJECTID = re.compile(rb"[A-Za-z0-9_-]{1,255}")
 
 _FLAG_KEYS: Final[dict[str, SearchKey]] = {
@@ -117,21 +129,34 @@ def charset(r: Reader) -> str:
     return name
 
 
-def search_returns(r: Reader) -> tuple[SearchReturn, ...]:
-    """``"(" [search-return-opt *(SP search-return-opt)] ")"``: ``()`` gives ``("ALL",)``."""
+def search_returns(r: Reader) -> tuple[tuple[SearchReturn, ...], tuple[int, int] | None]:
+    """``"(" [search-return-opt *(SP search-return-opt)] ")"``: the options and
+    PARTIAL's range (low <= high); no result option gives ``("ALL", ...)``."""
+    partial: list[tuple[int, int]] = []
 
     def option() -> SearchReturn:
         name = r.keyword()
         if name not in _RETURNS:
             raise r.error(f"unknown RETURN option {name}")
+        if name == "PARTIAL":
+            r.sp()
+            low = r.nz_number()
+            r.expect(b":")
+            high = r.nz_number()
+            partial.append((min(low, high), max(low, high)))
         return cast(SearchReturn, name)
 
     options: list[SearchReturn] = []
     for o in r.paren_list(option, empty=True):
         if o not in options:
             options.append(o)
+    # RFC 5267 §4.4: at most one PARTIAL or ALL in a command.
+    if len(partial) + ("ALL" in options) > 1:
+        raise r.error("only one of PARTIAL and ALL may be given")
     # RFC 4731 §3.1: an empty list is the same as (ALL).
-    return tuple(options) if options else ("ALL",)
+    if not _RESULTS.intersection(options):
+        options.insert(0, "ALL")
+    return tuple(options), (partial[0] if partial else None)
 
 
 def search_keys(r: Reader) -> SearchKey:
@@ -250,9 +275,10 @@ def parse_search(r: Reader, tag: str, uid: bool) -> Search:
     """``[UID] SEARCH [RETURN (...)] [CHARSET c] keys...``."""
     r.sp()
     returns: tuple[SearchReturn, ...] | None = None
+    partial = None
     if r.take_keyword("RETURN"):
         r.sp()
-        returns = search_returns(r)
+        returns, partial = search_returns(r)
         r.sp()
     cs: str | None = None
     if r.take_keyword("CHARSET"):
@@ -260,4 +286,15 @@ def parse_search(r: Reader, tag: str, uid: bool) -> Search:
         cs = charset(r)
         r.sp()
     criteria = search_keys(r)
-    return Search(tag, criteria, cs, returns, uid)
+    return Search(tag, criteria, cs, returns, uid, partial)
+
+
+def parse_cancelupdate(r: Reader, tag: str) -> CancelUpdate:
+    """``CANCELUPDATE 1*(SP quoted)`` (RFC 5267 §5)."""
+    tags = []
+    while not r.at_end():
+        r.sp()
+        tags.append(r.quoted().decode("utf-8", "replace"))
+    if not tags:
+        raise r.error("CANCELUPDATE needs at least one tag")
+    return CancelUpdate(tag, tuple(tags))

@@ -44,15 +44,16 @@ def parse_sort(r: Reader, tag: str, uid: bool) -> Sort:
     """``[UID] SORT [RETURN (...)] (criteria) charset keys...``."""
     r.sp()
     returns: tuple[SearchReturn, ...] | None = None
+    partial = None
     if r.take_keyword("RETURN"):
         r.sp()
-        returns = search_returns(r)
+        returns, partial = search_returns(r)
         r.sp()
     criteria = tuple(r.paren_list(lambda: _criterion(r)))
     r.sp()
     cs = charset(r)
     r.sp()
-    return Sort(tag, criteria, cs, search_keys(r), returns, uid)
+    return Sort(tag, criteria, cs, search_keys(r), returns, uid, partial)
 
 
 def parse_thread(r: Reader, tag: str, uid: bool) -> Thread:
