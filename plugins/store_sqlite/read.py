@@ -19,7 +19,11 @@ from kernel.store.rows import (
 )
 from kernel.store.sql_filters import CompiledQuery, SqlMailReads
 
-__all__ = ["SqliteDialect", "SqliteReadOps", "header_contains"]
+__all__ = ["SCRAM_COLUMNS", "SqliteDialect", "SqliteReadOps", "header_contains"]
+
+#: SCRAM hash -> prefix of its four ``principals`` columns (``_salt``, ``_iterations``,
+#: ``_stored_key``, ``_server_key``); SHA-1's came with migration 11.
+SCRAM_COLUMNS = {"sha256": "scram", "sha1": "scram_sha1"}
 
 
 def header_contains(headers: str | None, name: str, needle: str) -> int:
@@ -71,10 +75,14 @@ class SqliteDialect:
         # substring, up to the tokenizer's case folding.
         spec = "{" + " ".join(columns) + '} : "' + needle.replace('"', '""') + '"'
         # Emails above the index's watermark are not indexed yet: they are all
-        # candidates (plugins/store_sqlite/search_index.py).
+        # candidates (plugins/store_sqlite/search_index.py; the indexer reads
+        # email_text, so an email without a row there is never a match). One IN list
+        # rather than "IN ... OR > upto", so an index on the email column can look
+        # the candidates up instead of testing every row.
         return (
-            f"({email} IN (SELECT rowid FROM search.email_fts WHERE email_fts MATCH ?)"
-            f" OR {email} > (SELECT value FROM search.state WHERE key = 'upto'))",
+            f"{email} IN (SELECT rowid FROM search.email_fts WHERE email_fts MATCH ?"
+            " UNION ALL SELECT email FROM email_text"
+            " WHERE email > (SELECT value FROM search.state WHERE key = 'upto'))",
             [spec],
         )
 
@@ -90,6 +98,7 @@ class SqliteReadOps(SqlMailReads):
 
     dialect = _DIALECT
     backend_name = "sqlite"
+    count_threads_by_surplus = True  # count(DISTINCT thread) reads every match's row
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -127,13 +136,16 @@ class SqliteReadOps(SqlMailReads):
         ).fetchone()
         return row[0] if row else None
 
-    def scram_secret(self, principal: int) -> ScramSecret | None:
+    def scram_secret(self, principal: int, hash_name: str = "sha256") -> ScramSecret | None:
+        p = SCRAM_COLUMNS[hash_name]
         row = self._conn.execute(
-            "SELECT scram_salt, scram_iterations, scram_stored_key, scram_server_key "
-            "FROM principals WHERE id = ? AND scram_salt IS NOT NULL",
+            f"SELECT {p}_salt, {p}_iterations, {p}_stored_key, {p}_server_key "
+            f"FROM principals WHERE id = ? AND {p}_salt IS NOT NULL",
             (principal,),
         ).fetchone()
-        return ScramSecret(bytes(row[0]), row[1], bytes(row[2]), bytes(row[3])) if row else None
+        if row is None:
+            return None
+        return ScramSecret(bytes(row[0]), row[1], bytes(row[2]), bytes(row[3]), hash_name)
 
     def domain(self, name: str) -> Domain | None:
         row = self._conn.execute(

@@ -13,11 +13,33 @@ Over one account of ``--messages`` messages (default 10,000) in INBOX, each of
 Without ``--url`` it starts our server (``stalwart-kernel`` with ``jmap``) as a
 child process on loopback and fills the account with Email/import; with
 ``--url``/``--user``/``--password`` it measures any JMAP server whose session
-resource is at ``URL/.well-known/jmap`` and whose account already holds mail.
+resource is at ``URL/.well-known/jmap`` (HTTP Basic auth) and whose account
+already holds mail: it starts nothing and loads nothing.
+
+For the comparison with Cyrus IMAP's JMAP (issue 8), ``--target`` names the
+servers to start and measure in turn, each in a temporary directory:
+``ours`` (the default) and ``cyrus``, which ``_cyrus.py`` sets up from Debian's
+packages (``apt-get install cyrus-common cyrus-caldav sasl2-bin``) and fills
+with the same ``--messages`` messages (by LMTP and ``reconstruct``, so its
+load rate is not comparable with our Email/import rate). The whole comparison
+is one command, run as root (Cyrus's files belong to its ``cyrus`` user)::
+
+    python tests/bench/bench_jmap.py --target ours,cyrus
+
+which prints a ``== ours ==`` and a ``== cyrus ==`` section, each as without
+``--target``.
+Both servers make each acknowledged write durable (our SQLite store commits
+with ``synchronous=FULL``; Cyrus fsyncs its mailbox files), so the numbers
+depend on the disk as much as on the CPU: compare them from one run on a quiet
+machine. Cyrus runs with Debian's ``imapd.conf`` settings plus what JMAP needs
+(``httpmodules: jmap``, ``conversations: yes``; see ``_cyrus.py``); its
+optional Email/query result cache (``jmap_querycache_max_age``) stays off, as
+Debian ships it; the target ``cyrus-cache`` turns it on (it helps little here,
+since every Email/set of the mix changes the query state).
 
 Usage: ``python tests/bench/bench_jmap.py [--messages 10000] [--clients 1,10]
-[--seconds 10] [--url U --user X --password P]``. It reports numbers and asserts
-nothing.
+[--seconds 10] [--target ours,cyrus | --url U --user X --password P]``. It
+reports numbers and asserts nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +51,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import httpx
 import trio
@@ -75,18 +99,20 @@ def message(n: int) -> bytes:
 class Jmap:
     """A minimal JMAP client over one keep-alive connection."""
 
-    def __init__(self, client: httpx.AsyncClient, session: dict[str, Any]) -> None:
+    def __init__(self, client: httpx.AsyncClient, session: dict[str, Any], base: str) -> None:
         self.client = client
-        self.api = session["apiUrl"]
-        self.upload = session["uploadUrl"]
+        # Cyrus gives these as paths; resolve them against the session resource.
+        self.api = urljoin(base, session["apiUrl"])
+        self.upload = urljoin(base, session["uploadUrl"])
         self.account = session["primaryAccounts"]["urn:ietf:params:jmap:mail"]
 
     @classmethod
     async def connect(cls, url: str, user: str, password: str) -> Jmap:
         token = base64.b64encode(f"{user}:{password}".encode()).decode()
         client = httpx.AsyncClient(headers={"Authorization": f"Basic {token}"}, timeout=60)
-        session = (await client.get(url + "/.well-known/jmap", follow_redirects=True)).json()
-        return cls(client, session)
+        reply = await client.get(url + "/.well-known/jmap", follow_redirects=True)
+        reply.raise_for_status()
+        return cls(client, reply.json(), str(reply.url))
 
     async def call(self, calls: list[list[Any]]) -> list[list[Any]]:
         reply = await self.client.post(self.api, json={"using": USING, "methodCalls": calls})
@@ -95,6 +121,8 @@ class Jmap:
         for name, args, _ in responses:
             if name == "error":
                 raise RuntimeError(f"JMAP error: {args}")
+            if failed := [args[k] for k in ("notCreated", "notUpdated") if args.get(k)]:
+                raise RuntimeError(f"JMAP {name} failed: {failed}")
         return responses
 
     async def inbox(self) -> str:
@@ -243,11 +271,28 @@ async def run_mix(url: str, user: str, password: str, clients: int, seconds: flo
         report(name, values, elapsed)
 
 
-async def bench(args: argparse.Namespace, url: str) -> None:
-    if args.url is None:
+async def bench(args: argparse.Namespace, url: str, user: str, password: str, fill: bool) -> None:
+    if fill:
         await populate(url, args.messages)
     for clients in args.clients:
-        await run_mix(url, args.user, args.password, clients, args.seconds)
+        await run_mix(url, user, password, clients, args.seconds)
+
+
+def run_ours(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, port = start_server(Path(tmp), CONFIG, ["directory", "jmap"], "http", USER, PASSWORD)
+        try:
+            trio.run(bench, args, f"http://127.0.0.1:{port}", USER, PASSWORD, True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def run_cyrus(args: argparse.Namespace, query_cache: bool = False) -> None:
+    import _cyrus
+
+    with _cyrus.cyrus(args.messages, query_cache=query_cache) as url:
+        trio.run(bench, args, url, _cyrus.USER, _cyrus.PASSWORD, False)
 
 
 def main() -> int:
@@ -255,20 +300,29 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--clients", default="1,10", type=lambda s: [int(n) for n in s.split(",")])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--target",
+        type=lambda s: s.split(","),
+        help="servers to start and measure in turn: ours (the default), cyrus, cyrus-cache",
+    )
     parser.add_argument("--url")
     parser.add_argument("--user", default=USER)
     parser.add_argument("--password", default=PASSWORD)
     args = parser.parse_args()
     if args.url is not None:
-        trio.run(bench, args, args.url.rstrip("/"))
+        trio.run(bench, args, args.url.rstrip("/"), args.user, args.password, False)
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, port = start_server(Path(tmp), CONFIG, ["directory", "jmap"], "http", USER, PASSWORD)
-        try:
-            trio.run(bench, args, f"http://127.0.0.1:{port}")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+    runners: dict[str, Callable[[argparse.Namespace], None]] = {
+        "ours": run_ours,
+        "cyrus": run_cyrus,
+        "cyrus-cache": lambda args: run_cyrus(args, query_cache=True),
+    }
+    for target in args.target or ["ours"]:
+        if target not in runners:
+            parser.error(f"unknown target {target!r} ({', '.join(runners)})")
+        if args.target is not None:
+            print(f"== {target} ==", flush=True)
+        runners[target](args)
     return 0
 
 

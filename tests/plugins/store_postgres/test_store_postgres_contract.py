@@ -23,7 +23,9 @@ from kernel.testing.postgres import DSN, admin_connection
 from kernel.testing.store_suite import *  # noqa: F403
 from kernel.testing.store_suite_identities import *  # noqa: F403
 from kernel.testing.store_suite_maildrop import *  # noqa: F403
+from kernel.testing.store_suite_query import *  # noqa: F403
 from kernel.testing.store_suite_queue import *  # noqa: F403
+from kernel.testing.store_suite_quota_acl import *  # noqa: F403
 from kernel.testing.store_suite_sieve import *  # noqa: F403
 from kernel.testing.store_suite_vacation import *  # noqa: F403
 from plugins.store_postgres.connection import PostgresBackend

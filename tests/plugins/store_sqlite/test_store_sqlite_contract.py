@@ -14,7 +14,9 @@ from kernel.store import Store
 from kernel.testing.store_suite import *  # noqa: F403
 from kernel.testing.store_suite_identities import *  # noqa: F403
 from kernel.testing.store_suite_maildrop import *  # noqa: F403
+from kernel.testing.store_suite_query import *  # noqa: F403
 from kernel.testing.store_suite_queue import *  # noqa: F403
+from kernel.testing.store_suite_quota_acl import *  # noqa: F403
 from kernel.testing.store_suite_sieve import *  # noqa: F403
 from kernel.testing.store_suite_vacation import *  # noqa: F403
 from plugins.blob_fs.store import FsBlobStore
