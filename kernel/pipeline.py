@@ -46,6 +46,7 @@ __all__ = [
     "Verdict",
     "VerdictAction",
     "merge_verdicts",
+    "original_address",
     "run_stage",
 ]
 
@@ -73,6 +74,19 @@ def _check_text(text: str, what: str) -> None:
         raise ValueError(f"{what} is longer than {_MAX_TEXT} characters")
 
 
+def _check_header_edits(add: tuple[tuple[str, str], ...], remove: tuple[str, ...]) -> None:
+    for name, value in add:
+        if not _FIELD_NAME.match(name):
+            raise ValueError(f"{name!r} is not a header field name")
+        _check_text(value, f"header {name}")
+    for name in remove:
+        if not _FIELD_NAME.match(name):
+            raise ValueError(f"{name!r} is not a header field name")
+        if name.lower() in ("received", "return-path"):
+            # RFC 5321 §4.4: trace fields must not be changed or deleted.
+            raise ValueError(f"{name} fields cannot be removed")
+
+
 @final
 @dataclass(frozen=True, slots=True)
 class Filing:
@@ -88,6 +102,12 @@ class Filing:
         special_use: prefer the mailbox with this role (RFC 8579 ``:specialuse``,
             e.g. ``junk``), ``mailbox`` being the fallback.
         mailbox_id: prefer the mailbox with this store id (RFC 9042 ``:mailboxid``).
+        add_headers: ``(name, value)`` fields to add to this copy only, after the
+            verdict's own edits (which apply to every copy). Sieve needs this: a
+            copy is stored with the header as ``editheader`` had left it when the
+            copy was asked for (RFC 5293 §7).
+        remove_headers: field names whose fields this copy loses (trace fields
+            cannot be removed), like the verdict's ``remove_headers``.
     """
 
     mailbox: str | None = None
@@ -95,6 +115,8 @@ class Filing:
     create: bool = False
     special_use: str | None = None
     mailbox_id: int | None = None
+    add_headers: tuple[tuple[str, str], ...] = ()
+    remove_headers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.mailbox is not None:
@@ -102,6 +124,7 @@ class Filing:
         for keyword in self.keywords:
             if not _KEYWORD.match(keyword):
                 raise ValueError(f"{keyword!r} is not a keyword")
+        _check_header_edits(self.add_headers, self.remove_headers)
 
 
 @final
@@ -265,12 +288,38 @@ class DeliveryTarget:
         account: the account it resolved to.
         account_id: that account's store id.
         mailbox: the mailbox it will go to unless a verdict says otherwise.
+        original_recipient: the original recipient the client declared with
+            ``ORCPT`` (RFC 3461 §4.2), xtext-decoded; None when it gave none or of
+            an address type without a mail address (see :func:`original_address`).
     """
 
     recipient: str
     account: str
     account_id: int
     mailbox: str = "INBOX"
+    original_recipient: str | None = None
+
+
+# RFC 6533 §3: utf-8-addr-xtext / utf-8-addr-unitext escape characters as \x{HEX}.
+_UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+
+
+def original_address(addr_type: str, value: str) -> str | None:
+    """The mail address of an ``ORCPT=addr-type;value`` (value already xtext-decoded).
+
+    RFC 3461 §4.2: ``rfc822`` is a plain address; RFC 6533 §3: ``utf-8`` may escape
+    characters as ``\\x{HEX}``. Other address types (``x400``, ...) name no mail
+    address: None.
+    """
+    kind = addr_type.lower()
+    if kind == "rfc822":
+        return value
+    if kind == "utf-8":
+        points = [int(m.group(1), 16) for m in _UTF8_ESCAPE.finditer(value)]
+        if any(p > 0x10FFFF or 0xD800 <= p <= 0xDFFF for p in points):
+            return None  # not a Unicode scalar value
+        return _UTF8_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
+    return None
 
 
 def merge_verdicts(first: Verdict, second: Verdict) -> Verdict:

@@ -15,6 +15,7 @@ __all__ = [
     "Action",
     "Discard",
     "DuplicateMark",
+    "Fcc",
     "FileInto",
     "Keep",
     "Notify",
@@ -87,6 +88,24 @@ class Discard:
 
 @final
 @dataclass(frozen=True, slots=True)
+class Fcc:
+    """RFC 8580 §3 ``:fcc``: file a copy of a generated message into ``mailbox``.
+
+    The fileinto modifiers (RFC 8580 §3.1): ``flags`` the IMAP flags of the copy
+    (RFC 5232 §5; ``None``: not given), ``create`` create the mailbox if missing (RFC
+    5490 §3.2), ``special_use`` prefer the mailbox with this special use (RFC 8579 §4),
+    ``mailbox_id`` prefer the mailbox with this id (RFC 9042 §5).
+    """
+
+    mailbox: str
+    flags: tuple[str, ...] | None = None
+    create: bool = False
+    special_use: str | None = None
+    mailbox_id: str | None = None
+
+
+@final
+@dataclass(frozen=True, slots=True)
 class Vacation:
     """RFC 5230 §4 ``vacation`` (with RFC 6131 ``:seconds`` and RFC 8580 ``:fcc``).
 
@@ -104,7 +123,7 @@ class Vacation:
     mime: bool = False
     handle: str = ""
     period: int = 7 * 86400
-    fcc: str | None = None
+    fcc: Fcc | None = None
     name: ClassVar[str] = "vacation"
 
 
@@ -125,7 +144,7 @@ class Notify:
     options: tuple[str, ...] = ()
     message: str | None = None
     id: str | None = None
-    fcc: str | None = None
+    fcc: Fcc | None = None
     legacy: bool = False
     name: ClassVar[str] = "notify"
 

@@ -28,11 +28,14 @@ _DOT_ATOM = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
 _QUOTED = re.compile(r'"(?:[^"\\\r\n]|\\.)*"')
 # RFC 5322 §3.4.1: domain = dot-atom / domain-literal
 _LITERAL = re.compile(r"\[[^\[\]\\\r\n]*\]")
-# RFC 5321 §4.1.2, leniently: host labels of letters, digits, "-" and "_".
-_LABEL = r"[A-Za-z0-9_\-]+"
+# RFC 5321 §4.1.2, leniently: host labels of letters, digits, "-" and "_"; RFC 6531
+# §3.3: U-labels (UTF8-non-ascii) too. Surrogates (escaped invalid octets) are not.
+_UTF8 = "\u0080-\ud7ff\ue000-\U0010ffff"
+_LABEL = rf"[A-Za-z0-9_\-{_UTF8}]+"
 _HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
-# RFC 5321 §4.1.2: Local-part = Dot-string / Quoted-string (dots allowed anywhere here)
-_SMTP_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+|\"(?:[^\"\\\r\n]|\\.)*\"")
+# RFC 5321 §4.1.2: Local-part = Dot-string / Quoted-string (dots allowed anywhere here);
+# RFC 6531 §3.3: atext =/ UTF8-non-ascii (an SMTPUTF8 envelope).
+_SMTP_LOCAL = re.compile(rf"[A-Za-z0-9!#$%&'*+\-/=?^_`{{|}}~.{_UTF8}]+|\"(?:[^\"\\\r\n]|\\.)*\"")
 # RFC 5321 §4.1.2: A-d-l = At-domain *( "," At-domain ); At-domain = "@" Domain
 _ROUTE = re.compile(rf"@{_LABEL}(?:\.{_LABEL})*(?:,@{_LABEL}(?:\.{_LABEL})*)*:")
 

@@ -9,13 +9,14 @@ Theory of operation, for one local copy:
    when that is missing, corrupt, of another format version or names handlers this
    build lacks, compile the source in a worker thread and refresh the store's cache.
 3. Read the account's mailboxes, then run the script in a worker thread with a
-   :class:`~plugins.sieve.store_host.StoreHost` under the total time limit.
+   :class:`~plugins.sieve.store_host.StoreHost` under the total time limit. The
+   envelope's original recipient is the delivery's ``ORCPT`` (RFC 3461 §4.2).
 4. Turn the outcome into a :class:`~kernel.pipeline.Verdict`: keep and fileinto
    become filings (with keywords, ``:create``, ``:specialuse``, ``:mailboxid``),
    discard stores nothing, reject/ereject refuse this recipient (550 5.7.1),
-   editheader becomes header edits; redirect, vacation and notify are sent through
-   the outbound queue (:mod:`plugins.sieve.outbound`); duplicate keys get their
-   lifetime.
+   editheader becomes header edits, per copy when copies differ (RFC 5293 §7);
+   redirect, vacation and notify are sent through the outbound queue
+   (:mod:`plugins.sieve.outbound`); duplicate keys get their lifetime.
 
 Error handling: a script that does not compile, fails at run time, exceeds a limit
 or runs out of time never stops delivery: the error is logged (``sieve-error``) and
@@ -55,7 +56,7 @@ from plugins.sieve.runner import (
 )
 from plugins.sieve.store_host import StoreHost, digest
 from plugins.sieve.vacation_response import respond_if_away
-from plugins.sieve.verdicts import filing_for, header_edits, reply_text
+from plugins.sieve.verdicts import filing_for, per_copy, reply_text
 
 if TYPE_CHECKING:
     from kernel.lifecycle import Kernel
@@ -200,7 +201,9 @@ async def filter_delivery(
     )
     settings = conf.settings(user_email=delivery.account)
     interpreter = Interpreter(limits=conf.limits(), settings=settings)
-    sieve_envelope = SieveEnvelope(envelope.sender, delivery.recipient, None, session.account)
+    sieve_envelope = SieveEnvelope(
+        envelope.sender, delivery.recipient, delivery.original_recipient, session.account
+    )
     outcome = await run_script(
         interpreter,
         compiled,
@@ -261,18 +264,23 @@ async def _verdict(
         # RFC 5429 §2.1.1, §2.2: refuse at the protocol level, 550 5.7.1.
         log.info("sieve-reject", extended=reject.extended)
         return Verdict.reject(reply_text(reject.reason))
-    filings = [filing_for(a, report) for a in actions if isinstance(a, Keep | FileInto)]
-    if not redirected and not filings:
+    # RFC 5293 §7: each copy with the header as it was when the copy was asked for.
+    copies = [
+        (filing_for(a, report), edited)
+        for a, edited in zip(actions, outcome.messages, strict=False)
+        if isinstance(a, Keep | FileInto)
+    ]
+    if not redirected and not copies:
         # A redirect could not be queued: keep a copy rather than lose the message.
-        filings.append(Filing())
-    adds, removes = header_edits(message, outcome.message, report)
+        copies.append((Filing(), outcome.message))
     actions_taken = ",".join(a.name for a in actions)
     log.info("sieve-actions", actions=actions_taken)
-    if not filings:
+    if not copies:
         if not any(isinstance(a, Discard | Redirect) for a in actions):
-            filings.append(Filing())  # nothing stored it: never lose a message
+            copies.append((Filing(), outcome.message))  # nothing stored it: never lose it
         else:
             return Verdict.discard()
+    filings, (adds, removes) = per_copy(copies, message, report)
     plain_keep = len(filings) == 1 and filings[0] == Filing() and isinstance(actions[-1], Keep)
     return Verdict.accept(
         add_headers=adds,

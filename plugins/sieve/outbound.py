@@ -18,8 +18,13 @@ Implementation notes:
   addresses) are decided by :func:`vacation_reply`.
 - Notify (RFC 5435, mailto per RFC 5436): one message per recipient per delivery.
 - ``:fcc`` (RFC 8580 §3): a vacation reply or notification that was queued is also
-  filed, seen, into the named mailbox (else the Sent mailbox); the ``:fcc``
-  modifiers (``:flags``, ``:create``, ``:specialuse``, §3.1) are not supported.
+  filed, unchanged (§5, §6: both are MIME messages), with the ``:flags`` given
+  (RFC 8580 §3.1.1; without them, ``\\Seen``). The mailbox (§3.1): the one with the
+  ``:mailboxid`` (RFC 9042 §5), else the ``:specialuse`` one (RFC 8579 §4: the named
+  mailbox when it has that use, else another that has it), else the named one,
+  created with ``:create`` (RFC 5490 §3.2; with ``:specialuse`` it gets that use,
+  RFC 8579 §4.1), else the Sent mailbox (RFC 8580 §3 lets a missing mailbox go to
+  an implementation-defined one).
 - Without an outbound queue (``kernel.store.queue`` missing), every sending action
   is logged as ``sieve-queue-unavailable`` and skipped. A redirect that is not
   queued (no queue, a mail loop, a queue error) is reported to the caller, which
@@ -36,11 +41,15 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
-from plugins.sieve.actions import Action, Notify, Redirect, Vacation
+from kernel import DuplicateUid, KernelError
+from kernel.store import Mailbox, Mailboxes
+from plugins.sieve.actions import Action, Fcc, Notify, Redirect, Vacation
 from plugins.sieve.compose import OutgoingMessage, notify_messages, redirect_message
 from plugins.sieve.extensions.vacation import vacation_reply
 from plugins.sieve.message import MessageView
 from plugins.sieve.srs import forward
+from plugins.sieve.store_host import parse_mailbox_id
+from plugins.sieve.verdicts import keywords
 
 if TYPE_CHECKING:
     from kernel.lifecycle import Kernel
@@ -92,20 +101,87 @@ async def _enqueue(
     return True
 
 
-async def _fcc(
-    kernel: Kernel, account: int, mailbox: str, data: bytes, log: StructuredLogger
-) -> None:
-    """RFC 8580 §3: file a copy of a sent message (seen) into ``mailbox``; a mailbox
-    that does not exist falls back to the account's Sent mailbox (§3 leaves the
-    choice to the implementation)."""
+def _named(mailboxes: list[Mailbox], path: str) -> Mailbox | None:
+    """The mailbox at ``path`` (INBOX in any case, RFC 9051 §5.1)."""
+    head, sep, rest = path.partition("/")
+    wanted = ("INBOX" if head.upper() == "INBOX" else head) + sep + rest
+    return next((m for m in mailboxes if Mailboxes.path(mailboxes, m) == wanted), None)
+
+
+async def _create(kernel: Kernel, account: int, path: str, role: str | None) -> Mailbox | None:
+    """Create ``path`` and its missing superiors (RFC 5490 §3.2); the last level gets
+    ``role`` when the store knows it (RFC 8579 §4.1: SHOULD assign the special use).
+    None when the name cannot be a mailbox."""
     store = kernel.store
-    target = await store.mailboxes.by_path(account, mailbox)
+    parts = [part for part in path.split("/") if part]
+    parent: Mailbox | None = None
+    for depth in range(len(parts)):
+        mailboxes = await store.mailboxes.list(account)
+        level = "/".join(parts[: depth + 1])
+        found = _named(mailboxes, level)
+        if found is None:
+            last = depth == len(parts) - 1
+            parent_id = parent.id if parent is not None else None
+            try:
+                try:
+                    found = await store.mailboxes.create(
+                        account, parts[depth], parent=parent_id, role=role if last else None
+                    )
+                except ValueError:
+                    if not (last and role):
+                        raise
+                    found = await store.mailboxes.create(account, parts[depth], parent=parent_id)
+            except DuplicateUid:  # created concurrently by another delivery
+                found = _named(await store.mailboxes.list(account), level)
+            except (ValueError, KernelError):
+                return None
+            if found is None:
+                return None
+        parent = found
+    return parent
+
+
+async def _fcc_mailbox(kernel: Kernel, account: int, fcc: Fcc) -> Mailbox | None:
+    """The mailbox an ``:fcc`` copy goes to (see the module notes)."""
+    mailboxes = await kernel.store.mailboxes.list(account)
+    named = _named(mailboxes, fcc.mailbox)
+    if fcc.mailbox_id is not None:
+        # RFC 9042 §5: the mailbox with this id if there is one, else the :fcc target.
+        wanted = parse_mailbox_id(fcc.mailbox_id)
+        by_id = next((m for m in mailboxes if m.id == wanted), None)
+        if by_id is not None:
+            return by_id
+    role = fcc.special_use.lstrip("\\").lower() if fcc.special_use else None
+    if role:
+        # RFC 8579 §4: the named mailbox MUST be used when it has the special use.
+        if named is not None and named.role == role:
+            return named
+        special = next((m for m in mailboxes if m.role == role), None)
+        if special is not None:
+            return special
+    if named is not None:
+        return named
+    if fcc.create:
+        created = await _create(kernel, account, fcc.mailbox, role)
+        if created is not None:
+            return created
+    return next((m for m in mailboxes if m.role == "sent"), None)
+
+
+async def _fcc(kernel: Kernel, account: int, fcc: Fcc, data: bytes, log: StructuredLogger) -> None:
+    """RFC 8580 §3: file a copy of a sent message (see the module notes)."""
+    target = await _fcc_mailbox(kernel, account, fcc)
     if target is None:
-        target = next((m for m in await store.mailboxes.list(account) if m.role == "sent"), None)
-    if target is None:
-        log.warning("sieve-warning", problem=f":fcc mailbox {mailbox!r} does not exist")
+        log.warning("sieve-warning", problem=f":fcc mailbox {fcc.mailbox!r} does not exist")
         return
-    await store.emails.append(account, data, [target.id], keywords=["$seen"])
+
+    def report(problem: str) -> None:
+        log.warning("sieve-warning", problem=f":fcc {problem}")
+
+    # RFC 8580 §3.1.1: the :flags given are set on the filed copy.
+    words = keywords(fcc.flags, report) if fcc.flags is not None else ("$seen",)
+    await kernel.store.emails.append(account, data, [target.id], keywords=list(words))
+    log.info("sieve-fcc", mailbox=target.name, mailbox_id=target.id)
 
 
 def _message_id(kernel: Kernel) -> str:

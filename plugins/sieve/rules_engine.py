@@ -16,6 +16,7 @@ from plugins.sieve.actions import (
     Action,
     Discard,
     DuplicateMark,
+    Fcc,
     FileInto,
     Keep,
     Notify,
@@ -49,6 +50,22 @@ def _flags(flags: tuple[str, ...] | None) -> str:
     return " :flags [" + ", ".join(quote(f) for f in flags) + "]"
 
 
+def _fcc(fcc: Fcc | None) -> str:
+    """RFC 8580 §3.2: `` :fcc "mailbox"`` and its options, or nothing."""
+    if fcc is None:
+        return ""
+    options = "".join(
+        text
+        for text, on in (
+            (" :create", fcc.create),
+            (f" :specialuse {quote(fcc.special_use or '')}", fcc.special_use),
+            (f" :mailboxid {quote(fcc.mailbox_id or '')}", fcc.mailbox_id),
+        )
+        if on
+    )
+    return f" :fcc {quote(fcc.mailbox)}{options}{_flags(fcc.flags)}"
+
+
 def action_line(action: Action) -> str:
     """One printable line for ``action``."""
     match action:
@@ -76,9 +93,10 @@ def action_line(action: Action) -> str:
             days = action.period / 86400
             period = f":days {days:g}" if days == int(days) else f":seconds {action.period}"
             subject = f" :subject {quote(action.subject)}" if action.subject else ""
-            return f"vacation {period}{subject} {quote(action.reason)}"
+            return f"vacation {period}{subject}{_fcc(action.fcc)} {quote(action.reason)}"
         case Notify():
-            return f"notify :importance {quote(action.importance)} {quote(action.method)}"
+            importance = f":importance {quote(action.importance)}"
+            return f"notify {importance}{_fcc(action.fcc)} {quote(action.method)}"
         case DuplicateMark():
             return f"duplicate :seconds {action.seconds} (tracked)"
     return action.name

@@ -97,6 +97,9 @@ async def respond_if_away(
     if store is None:
         return False
     log = kernel.logger("sieve", queue=envelope.queue_id, account=delivery.account)
+    sieve_envelope = SieveEnvelope(
+        envelope.sender, delivery.recipient, delivery.original_recipient, session.account
+    )
     try:
         response = await store.get(delivery.account_id)
         if not response.active_at(time.time() if now is None else now):
@@ -110,7 +113,7 @@ async def respond_if_away(
             actions=[action],
             messages=[None],
             original=message,
-            envelope=SieveEnvelope(envelope.sender, delivery.recipient, None, session.account),
+            envelope=sieve_envelope,
             settings=conf.settings(user_email=delivery.account),
             conf=conf,
             log=log,

@@ -17,8 +17,13 @@ Implementation notes:
   pipeline adds fields at the top of the header (where ``addheader`` puts them
   by default, RFC 5293 §4), so ``addheader :last`` fields end up at the top too, and
   a re-added field moves up with them.
-- One edited header serves every copy: a header changed between two ``fileinto``
-  commands is stored as it was at the end of the run.
+- Each copy is stored with the header as it was when the copy was asked for (RFC
+  5293 §7: actions that store the message use "the current set of header
+  fields"); the implicit keep with the header at the end of the run (§7). When
+  every copy has the same edits they are the verdict's (``add_headers``,
+  ``remove_headers``); otherwise each :class:`~kernel.pipeline.Filing` carries
+  its own (:func:`per_copy`), and the delivery stores those copies as separate
+  messages.
 - Reply texts (reject reasons) are one line of printable ASCII, at most
   :data:`MAX_REPLY_TEXT` characters (SMTP replies are ASCII without SMTPUTF8).
 """
@@ -26,7 +31,8 @@ Implementation notes:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Final
 
 from kernel.mail.headers import parse_header_block, unfold
@@ -40,6 +46,7 @@ __all__ = [
     "filing_for",
     "header_edits",
     "keywords",
+    "per_copy",
     "reply_text",
 ]
 
@@ -50,6 +57,7 @@ _KEYWORD: Final = re.compile(r'^[^(){ %*"\\\]\x00-\x1f\x7f-\U0010ffff]{1,255}$')
 _PROTECTED: Final = frozenset({"received", "return-path"})
 
 Report = Callable[[str], None]
+Edits = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
 
 
 def keywords(flags: Iterable[str] | None, report: Report) -> tuple[str, ...]:
@@ -161,6 +169,36 @@ def header_edits(
     position = {field: i for i, field in enumerate(_flat(edited))}
     adds.sort(key=lambda field: position.get(field, 0))
     return tuple(adds), tuple(removes)
+
+
+def per_copy(
+    copies: Sequence[tuple[Filing, bytes | None]], original: bytes, report: Report
+) -> tuple[tuple[Filing, ...], Edits]:
+    """The filings with their header edits, and the edits every copy shares.
+
+    Args:
+        copies: each filing with the message as editheader had left it when the
+            copy was asked for (None: unchanged).
+        original: the message as received.
+        report: where problems of :func:`header_edits` go (each reported once).
+
+    Returns:
+        ``(filings, (add_headers, remove_headers))``: when every copy has the same
+        edits, the filings carry none and the pair holds them (for the verdict);
+        otherwise each filing carries its own (RFC 5293 §7) and the pair is empty.
+    """
+    found: dict[bytes | None, Edits] = {}
+    for _, edited in copies:
+        if edited not in found:
+            found[edited] = header_edits(original, edited, report)
+    edits = [found[edited] for _, edited in copies]
+    if len(set(edits)) <= 1:
+        return tuple(filing for filing, _ in copies), (edits[0] if edits else ((), ()))
+    filings = tuple(
+        replace(filing, add_headers=adds, remove_headers=removes)
+        for (filing, _), (adds, removes) in zip(copies, edits, strict=True)
+    )
+    return filings, ((), ())
 
 
 def _flat(raw: bytes) -> list[tuple[str, str]]:

@@ -37,8 +37,10 @@ MEMORY_EXPORT: Final = "memory"
 ALLOC_EXPORT: Final = "alloc"
 ABI_VERSION_EXPORT: Final = "abi_version"
 
-#: Pipeline stages in order, and the export that runs each.
-STAGES: Final = ("connect", "rcpt", "data", "delivery")
+#: Pipeline stages in order, and the export that runs each. ``ehlo`` and ``mail``
+#: were added within version 1: like every entry point they are optional, so a
+#: module without them runs as before (ABI.md "Versioning").
+STAGES: Final = ("connect", "ehlo", "mail", "rcpt", "data", "delivery")
 ENTRY_POINTS: Final = {stage: f"on_{stage}" for stage in STAGES}
 
 #: The packed "no value" answer of a getter (``-1`` as an i64).
@@ -76,10 +78,10 @@ class ActionKind(enum.IntEnum):
 class EnvField(enum.IntEnum):
     """The ``field`` argument of the ``envelope`` import."""
 
-    MAIL_FROM = 0
+    MAIL_FROM = 0  # mail, rcpt, data, delivery
     RCPT_TO = 1  # indexed: recipients so far (rcpt: the one being added first)
     REMOTE_IP = 2
-    HELO = 3
+    HELO = 3  # ehlo: the name being given (the previous one is not visible)
     AUTH_ACCOUNT = 4
     LISTENER = 5
     ACCOUNT = 6  # delivery: the account the copy is for

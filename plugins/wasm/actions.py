@@ -216,6 +216,8 @@ _EVERYWHERE = frozenset(
 #: Action kinds each stage accepts (filing and flags only make sense per copy).
 STAGE_ACTIONS: Final = {
     "connect": _EVERYWHERE,
+    "ehlo": _EVERYWHERE,
+    "mail": _EVERYWHERE,
     "rcpt": _EVERYWHERE,
     "data": _EVERYWHERE,
     "delivery": frozenset(ActionKind),

@@ -122,7 +122,7 @@ class CallInput:
     """Everything one stage's rule calls may read.
 
     Args:
-        stage: ``connect``, ``rcpt``, ``data`` or ``delivery``.
+        stage: ``connect``, ``ehlo``, ``mail``, ``rcpt``, ``data`` or ``delivery``.
         envelope: values by :class:`~plugins.wasm.abi.EnvField`; RCPT_TO is a tuple.
         message: the message (data and delivery stages), else None.
         tables: the lookup tables (:func:`build_tables`).

@@ -2,7 +2,8 @@
 
 ``rules test``, ``rules replay``, the golden tests and the benchmark use it. A
 module is run at every stage it exports, in pipeline order, with the envelope
-given and the message (connect and rcpt calls see no message, as in SMTP);
+given and the message (connect, ehlo, mail and rcpt calls see no message, as in
+SMTP; there is no client, so ehlo sees no HELO name and mail no recipient);
 action lines carry their stage (``rcpt: reject 550 5.7.1 "..."``). A refusal
 ends the run, as it ends the transaction. When no stage refused or chose where
 the message goes, a last line says ``keep`` (the implicit keep, RFC 5228 §2.10.2).
@@ -37,12 +38,12 @@ def stage_input(
 ) -> CallInput:
     """What a stage's call sees when the rule runs outside a live transaction."""
     fields: dict[int, Any] = {EnvField.MAIL_FROM: envelope.mail_from}
-    if envelope.rcpt_to:
+    if envelope.rcpt_to and stage != "mail":  # at MAIL no recipient is known yet
         fields[EnvField.RCPT_TO] = (envelope.rcpt_to,)
     if stage == "delivery":
         fields[EnvField.ACCOUNT] = envelope.rcpt_to
         fields[EnvField.MAILBOX] = "INBOX"
-    if stage == "connect":
+    if stage in ("connect", "ehlo"):
         fields = {}
     has_message = stage in ("data", "delivery")
     return CallInput(stage, fields, view if has_message else None, tables)

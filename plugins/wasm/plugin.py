@@ -1,7 +1,7 @@
 """Hooks of the ``wasm`` plugin: sandboxed WebAssembly rules in the message pipeline.
 
-Configured modules (``wasm.modules``) run at the SMTP stages connect, rcpt and
-data and before each local delivery; their actions become verdicts
+Configured modules (``wasm.modules``) run at the SMTP stages connect, ehlo, mail,
+rcpt and data and before each local delivery; their actions become verdicts
 (:mod:`plugins.wasm.verdicts`). Calls run in worker threads under a capacity
 limiter, so a slow module never blocks the trio loop. The plugin also provides
 the WASM rule engine and the ``rules`` command.
@@ -176,6 +176,22 @@ def _envelope_fields(envelope: Envelope, recipients: tuple[str, ...]) -> dict[in
 @hookimpl
 def stalwart_inbound_connect(kernel: Kernel, session: SessionInfo) -> VerdictFn | None:
     return _stage(kernel, "connect", _session_fields(session), None)
+
+
+@hookimpl
+def stalwart_inbound_ehlo(kernel: Kernel, session: SessionInfo, helo: str) -> VerdictFn | None:
+    fields = _session_fields(session)
+    fields[EnvField.HELO] = helo  # the name being judged, not the previous one
+    return _stage(kernel, "ehlo", fields, None)
+
+
+@hookimpl
+def stalwart_inbound_mail(
+    kernel: Kernel, session: SessionInfo, envelope: Envelope
+) -> VerdictFn | None:
+    fields = _session_fields(session)
+    fields.update(_envelope_fields(envelope, envelope.recipients))
+    return _stage(kernel, "mail", fields, None, envelope.queue_id)
 
 
 @hookimpl

@@ -12,9 +12,11 @@
  * case-insensitive comparisons, and one function per action. No libc is needed;
  * memcpy and memset are provided (weak) for the code clang generates.
  *
- * Define SR_ENTRY functions for the stages you handle:
+ * Define SR_ENTRY functions for the stages you handle (connect, ehlo, mail, rcpt,
+ * data, delivery; each is optional, at least one is needed):
  *
  *   SR_ENTRY(data) { ... return SR_OK; }   // exports on_data
+ *   SR_ENTRY(ehlo) { ... return SR_OK; }   // exports on_ehlo (sr_helo() is the name)
  *
  * Every string the host returns lives in memory from alloc(), a bump allocator:
  * a module instance serves one call only, so nothing is ever freed.
@@ -218,6 +220,8 @@ static inline sr_str sr_envelope(int field, int index) {
     return sr_unpack(sr_envelope_raw(field, index));
 }
 static inline sr_str sr_mail_from(void) { return sr_envelope(SR_ENV_MAIL_FROM, 0); }
+/* The EHLO/HELO name (at ehlo: the one being given). */
+static inline sr_str sr_helo(void) { return sr_envelope(SR_ENV_HELO, 0); }
 static inline sr_str sr_rcpt_to(int index) { return sr_envelope(SR_ENV_RCPT_TO, index); }
 static inline sr_str sr_header(const char *name, int index) {
     return sr_unpack(sr_header_raw(name, sr_cstrlen(name), index));

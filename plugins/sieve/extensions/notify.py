@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from plugins.sieve.actions import Notify
 from plugins.sieve.compiled import Node
+from plugins.sieve.extensions.fcc import FCC_TAGS, fcc_of, validate_fcc
 from plugins.sieve.mailto import parse_mailto, valid_address
 from plugins.sieve.spec import ArgKind, Extension, Spec, TagSpec, match_tags
 
@@ -74,6 +75,7 @@ def _validate_notify(ctx: CompileContext, node: Node) -> None:
     for option in options if isinstance(options, tuple) else ():
         if ctx.constant(option) and not _OPTION.fullmatch(option):
             ctx.error(node, f"invalid notify option '{option}'")
+    validate_fcc(ctx, node)
 
 
 def _validate_legacy(ctx: CompileContext, node: Node) -> None:
@@ -100,7 +102,9 @@ def _notify(run: Run, node: Node) -> None:
         raise run.error(node, f"invalid :importance '{importance}'")
     message = run.string(node.tag("message")) if node.has("message") else None
     options = tuple(run.strings(node.tag("options"))) if node.has("options") else ()
-    run.add_action(Notify(method, sender, importance, options, message), node)
+    # RFC 8580 §6: a copy of the notification may be filed.
+    fcc = fcc_of(run, node)
+    run.add_action(Notify(method, sender, importance, options, message, fcc=fcc), node)
 
 
 def _legacy_notify(run: Run, node: Node) -> None:
@@ -145,6 +149,9 @@ def _valid_notify_method(run: Run, node: Node) -> bool:
 def _notify_method_capability(run: Run, node: Node) -> bool:
     uri = run.string(node.args[0])
     capability = run.string(node.args[1]).lower()
+    if capability == "fcc" and uri.lower().startswith("mailto:"):
+        # RFC 8580 §6.1: the scheme is enough; mailto notifications can be filed.
+        return run.match(node, ["yes"], run.strings(node.args[2]))
     if not valid_method(uri) or capability != "online":
         return False
     return run.match(node, ["maybe"], run.strings(node.args[2]))
@@ -167,7 +174,7 @@ EXTENSIONS = (
                     TagSpec("importance", ArgKind.STRING),
                     TagSpec("options", ArgKind.STRING_LIST),
                     TagSpec("message", ArgKind.STRING),
-                    TagSpec("fcc", ArgKind.STRING, requires="fcc"),
+                    *FCC_TAGS,
                 ),
                 validate=_validate_notify,
             ),
@@ -222,5 +229,4 @@ EXTENSIONS = (
         ),
         commands={"notify_legacy": _legacy_notify, "denotify": _denotify},
     ),
-    Extension(name="fcc", capabilities=("fcc",)),
 )

@@ -36,6 +36,7 @@ from plugins.sieve.actions import Vacation
 from plugins.sieve.addresses import normalize_addr_spec
 from plugins.sieve.compiled import Node
 from plugins.sieve.compose import OutgoingMessage, auto_submitted
+from plugins.sieve.extensions.fcc import FCC_TAGS, fcc_of, validate_fcc
 from plugins.sieve.headers import encode_header_value, fold_field
 from plugins.sieve.spec import ArgKind, Extension, Spec, TagSpec
 
@@ -72,6 +73,7 @@ def _validate(ctx: CompileContext, node: Node) -> None:
     for address in addresses if isinstance(addresses, tuple) else ():
         if ctx.constant(address) and normalize_addr_spec(address) is None:
             ctx.error(node, f"invalid :addresses entry '{address}' for vacation")
+    validate_fcc(ctx, node)
 
 
 def _vacation(run: Run, node: Node) -> None:
@@ -93,7 +95,7 @@ def _vacation(run: Run, node: Node) -> None:
     else:
         basis = "\0".join((reason, subject or "", sender or "", str(node.has("mime"))))
         handle = hashlib.sha256(basis.encode("utf-8", "surrogateescape")).hexdigest()
-    fcc = run.string(node.tag("fcc")) if node.has("fcc") else None
+    fcc = fcc_of(run, node)  # RFC 8580 §5
     action = Vacation(reason, subject, sender, addresses, node.has("mime"), handle, period, fcc)
     run.add_action(action, node)
 
@@ -243,7 +245,7 @@ EXTENSIONS = (
                     TagSpec("addresses", ArgKind.STRING_LIST),
                     TagSpec("mime"),
                     TagSpec("handle", ArgKind.STRING),
-                    TagSpec("fcc", ArgKind.STRING, requires="fcc"),
+                    *FCC_TAGS,
                 ),
                 validate=_validate,
             ),

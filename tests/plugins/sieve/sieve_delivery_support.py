@@ -50,7 +50,9 @@ def message(
     ).encode()
 
 
-def config(sieve: dict[str, Any] | None = None) -> dict[str, Any]:
+def config(
+    sieve: dict[str, Any] | None = None, smtp: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "server": {"hostname": "mx.example.org"},
         "auth": {"allow_plaintext_without_tls": True},
@@ -60,7 +62,7 @@ def config(sieve: dict[str, Any] | None = None) -> dict[str, Any]:
         },
         "sieve": sieve or {},
         # Queued messages stay queued: no delivery attempt leaves this machine.
-        "smtp": {"queue": {"enabled": False}},
+        "smtp": {"queue": {"enabled": False}, **(smtp or {})},
     }
 
 
@@ -83,14 +85,21 @@ class Server:
         await self.kernel.store.sieve.set_active(account, "main")
 
     async def send(
-        self, data: bytes, rcpts: list[str], sender: str = "carol@remote.example"
+        self,
+        data: bytes,
+        rcpts: list[str],
+        sender: str = "carol@remote.example",
+        rcpt_options: list[str] | None = None,
     ) -> dict[str, tuple[int, bytes]]:
-        """Send one message over SMTP; the refused recipients (smtplib's dict)."""
+        """Send one message over SMTP; the refused recipients (smtplib's dict).
+
+        ``rcpt_options`` go on every RCPT (e.g. ``ORCPT=rfc822;...``; needs ``smtp.dsn``).
+        """
         address = listener_address(self.kernel, "mta")
 
         def run() -> dict[str, tuple[int, bytes]]:
             with smtplib.SMTP(*address, local_hostname="client.example", timeout=15) as smtp:
-                return smtp.sendmail(sender, rcpts, data)
+                return smtp.sendmail(sender, rcpts, data, rcpt_options=rcpt_options or [])
 
         return await in_thread(run)
 
@@ -135,7 +144,7 @@ class Server:
 
 @asynccontextmanager
 async def sieve_server(
-    tmp_path: Path, sieve: dict[str, Any] | None = None
+    tmp_path: Path, sieve: dict[str, Any] | None = None, smtp: dict[str, Any] | None = None
 ) -> AsyncIterator[Server]:
     """A kernel with the directory, smtp, imap and sieve plugins and two accounts."""
     extra = {
@@ -144,7 +153,7 @@ async def sieve_server(
         "sieve": plugins.sieve.plugin,
     }
     async with run_kernel(
-        tmp_path, plugins=extra, names=["directory", *extra], config=config(sieve)
+        tmp_path, plugins=extra, names=["directory", *extra], config=config(sieve, smtp)
     ) as kernel:
         directory = kernel.store.directory
         await directory.add_domain("example.org")

@@ -74,7 +74,9 @@ async def test_sieve_delivery_run_time_limit_keeps(tmp_path: Path) -> None:
         assert len(await server.folder(ANN)) == 1
         assert len(await server.folder(BOB)) == 1
         (error,) = events(records, "sieve-error")
-        assert "too long" in str(error["error"])
+        # The regex timeout stops it ("took too long"); on a loaded machine the trio
+        # side may give up first, at the budget plus grace ("run time limit exceeded").
+        assert any(s in str(error["error"]) for s in ("too long", "run time limit exceeded"))
 
 
 async def test_sieve_delivery_run_abandoned_when_host_blocks() -> None:

@@ -15,7 +15,13 @@ ROOT = Path(__file__).resolve().parents[3]
 FILTERS = ROOT / "wasm-filters"
 EXAMPLES = FILTERS / "examples"
 GOLDEN = FILTERS / "tests"
-EXAMPLE_NAMES = ("block_senders", "list_folder", "body_score", "block_executables")
+EXAMPLE_NAMES = (
+    "block_senders",
+    "list_folder",
+    "body_score",
+    "block_executables",
+    "helo_policy",
+)
 
 #: The smallest module of ABI version 1: a memory, the version, an allocator.
 PRELUDE = """
