@@ -548,6 +548,26 @@ class Queue:
 
         return await self._backend.read(read)
 
+    async def finished_submissions(
+        self, before: float, *, limit: int = 500
+    ) -> list[tuple[int, int]]:
+        """(account, message) of submissions with nothing left to attempt (every
+        recipient final or canceled) whose last attempt (or, with none, send time)
+        is before ``before``: what JMAP may forget (RFC 8621 §7), oldest first."""
+        return await self._backend.read(
+            lambda ops: [
+                (int(account), int(message))
+                for account, message in ops.select(
+                    "SELECT m.account, m.id FROM queue_messages m WHERE m.account IS NOT NULL "
+                    "AND NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.message = m.id "
+                    "AND r.next_attempt IS NOT NULL) AND coalesce((SELECT max(r.last_attempt) "
+                    "FROM queue_recipients r WHERE r.message = m.id), m.send_at) < ? "
+                    "ORDER BY m.id LIMIT ?",
+                    (before, limit),
+                )
+            ]
+        )
+
     async def cancel_submission(self, account: int, message: int) -> bool:
         """Cancel an account's submission that nothing has been attempted for yet
         (RFC 8621 §7 ``undoStatus`` ``canceled``); it stays as a record.

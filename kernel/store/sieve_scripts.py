@@ -21,6 +21,12 @@ Implementation notes:
   caller checks a name's syntax (RFC 5804 §1.6) before calling.
 * Limits (how many scripts, how large) are the caller's configuration, checked
   inside the write transaction so concurrent uploads cannot overshoot.
+* Name uniqueness is checked in the transaction that writes the name
+  (:meth:`SieveScripts.put` with ``create_only``, :meth:`SieveScripts.update`,
+  :meth:`SieveScripts.rename`), after ``bump_modseq`` has serialised the
+  account's writers, so of two concurrent creates of one name exactly one
+  succeeds and the other gets :class:`~kernel.errors.DuplicateUid` (the
+  ``UNIQUE (account, name)`` constraint backs this up).
 """
 
 from __future__ import annotations
@@ -179,12 +185,17 @@ class SieveScripts:
         max_scripts: int | None = None,
         max_size: int | None = None,
         now: float | None = None,
+        create_only: bool = False,
     ) -> SieveScript:
         """Create script ``name`` or replace its source (it keeps its id and active flag).
+
+        With ``create_only`` an existing script of that name is left alone and
+        the call fails (JMAP SieveScript/set create, RFC 9661 §2.4 alreadyExists).
 
         Raises:
             QuotaExceeded: ``source`` is over ``max_size`` octets, or a new
                 script would make more than ``max_scripts``.
+            DuplicateUid: ``create_only`` and a script ``name`` exists.
         """
         if max_size is not None and len(source) > max_size:
             raise QuotaExceeded(f"the script is larger than {max_size} octets")
@@ -192,6 +203,8 @@ class SieveScripts:
 
         def write(ops: WriteOps, modseq: int) -> SieveScript:
             existing = _one(ops, account, name)
+            if existing is not None and create_only:
+                raise DuplicateUid(f"a script named {name!r} exists")
             if existing is not None:
                 ops.execute(
                     "UPDATE sieve_scripts SET source = ?, size = ?, compiled = ?, updated = ?, "
@@ -214,6 +227,57 @@ class SieveScripts:
                 ).rows[0]
                 ops.record_change(account, modseq, KIND, int(new_id), created=True)
             return _need(ops, account, name)
+
+        result: SieveScript = await self._write(account, write)
+        return result
+
+    async def update(
+        self,
+        account: int,
+        script: int,
+        *,
+        name: str | None = None,
+        content: tuple[bytes, bytes | None] | None = None,
+        max_size: int | None = None,
+        now: float | None = None,
+    ) -> SieveScript:
+        """Rename script ``script`` and/or replace its (source, compiled) ``content``
+        in one transaction (JMAP SieveScript/set update); it keeps its id and flag.
+
+        Raises:
+            NoSuchItem: the account has no script ``script``.
+            DuplicateUid: another script is named ``name``.
+            QuotaExceeded: the new source is over ``max_size`` octets.
+        """
+        if content is not None and max_size is not None and len(content[0]) > max_size:
+            raise QuotaExceeded(f"the script is larger than {max_size} octets")
+        when = time.time() if now is None else now
+
+        def write(ops: WriteOps, modseq: int) -> SieveScript:
+            rows = ops.select(
+                f"SELECT {_COLUMNS} FROM sieve_scripts WHERE id = ? AND account = ?",
+                (script, account),
+            )
+            if not rows:
+                raise NoSuchItem(f"no script {script}")
+            current = SieveScript.from_row(rows[0])
+            new_name = current.name if name is None else name
+            if new_name != current.name:
+                if _one(ops, account, new_name) is not None:
+                    raise DuplicateUid(f"a script named {new_name!r} exists")
+                ops.execute(
+                    "UPDATE sieve_scripts SET name = ?, updated = ?, modseq = ? WHERE id = ?",
+                    (new_name, when, modseq, script),
+                )
+            if content is not None:
+                source, compiled = content
+                ops.execute(
+                    "UPDATE sieve_scripts SET source = ?, size = ?, compiled = ?, updated = ?, "
+                    "modseq = ? WHERE id = ?",
+                    (source, len(source), compiled, when, modseq, script),
+                )
+            ops.record_change(account, modseq, KIND, script)
+            return _need(ops, account, new_name)
 
         result: SieveScript = await self._write(account, write)
         return result

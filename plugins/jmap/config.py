@@ -104,6 +104,15 @@ SECTION: Final = Section(
             "10s",
             "Timeout of one push POST to a PushSubscription URL.",
         ),
+        Option(
+            "submission_retention",
+            "duration",
+            "7d",
+            "How long an EmailSubmission is kept once nothing is left to attempt "
+            "(counted from its last delivery attempt, or its send time when canceled); "
+            "then it is destroyed and /changes reports it (RFC 8621 §7 lets the server "
+            "delete submissions after some time).",
+        ),
     ),
 )
 
@@ -127,6 +136,7 @@ class JmapSettings:
     push_max_expiry: float = 7 * 86400.0
     push_allow_http: bool = False
     push_timeout: float = 10.0
+    submission_retention: float = 7 * 86400.0
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> JmapSettings:
@@ -146,6 +156,7 @@ class JmapSettings:
             push_max_expiry=float(section["push_max_expiry"]),
             push_allow_http=bool(section["push_allow_http"]),
             push_timeout=float(section["push_timeout"]),
+            submission_retention=float(section["submission_retention"]),
         )
 
 

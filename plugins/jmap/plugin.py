@@ -1,5 +1,6 @@
 """Hooks of the ``jmap`` plugin: its config section, its HTTP routes, the store it needs,
-and its services (push delivery, the sweeper of expired uploads and subscriptions)."""
+and its services (push delivery, the sweeper of expired uploads and subscriptions, the
+sweeper of old EmailSubmission records)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from kernel import Kernel, KernelError, Section, hookimpl
 from plugins.jmap.blobs import sweep_uploads
 from plugins.jmap.config import SECTION, settings_of
 from plugins.jmap.http import mount
+from plugins.jmap.mail.submission_expiry import run_submission_sweeper
 from plugins.jmap.pusher import PUSHER, Pusher
 
 __all__ = [
@@ -48,6 +50,7 @@ def stalwart_startup(kernel: Kernel) -> Callable[..., Awaitable[None]]:
     async def services(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(pusher.run)
+            await nursery.start(run_submission_sweeper, kernel)
             task_status.started()
             while True:
                 try:

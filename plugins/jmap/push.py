@@ -9,20 +9,36 @@ state (read from the store, so it equals what a /get answers right after).
 A ``shared`` hint does not say whose mailbox changed, so every shared account
 of the user is reported with its current state (harmless: a client whose
 state is current finds no changes).
+
+EmailDelivery (RFC 8621 §1.5) moves only for emails that local delivery stored:
+``Emails.append(..., delivered=True)`` logs them under the change-log kind
+``delivery`` as well, so an IMAP APPEND, Email/set create or Email/import does
+not count. :class:`DeliveryTracker` reads that kind of the log.
+
+``pushState`` (RFC 8887 §4.3.5) is built from the change log too: it lists, per
+account the user can see, the modseq up to which changes were reported
+(:func:`format_push_state`). :func:`changes_since` answers "what changed after
+these positions" from the log kinds (:data:`LOG_TYPES`), which is how a
+WebSocket both resends what a reconnecting client missed and pushes live changes.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterable
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from kernel.events import ChangeEvent
+from kernel.store.emails import DELIVERY_KIND
 from plugins.jmap.accounts import User, accessible_accounts
 from plugins.jmap.ids import ACCOUNT, encode_id
 from plugins.jmap.state import state_string
+
+if TYPE_CHECKING:
+    from kernel.store.interfaces import ReadOps
 
 if TYPE_CHECKING:
     from kernel.lifecycle import Kernel
@@ -30,10 +46,15 @@ if TYPE_CHECKING:
 __all__ = [
     "ALL_TYPES",
     "KIND_TYPES",
+    "LOG_TYPES",
     "DeliveryTracker",
+    "changes_since",
     "event_source_stream",
+    "format_push_state",
     "format_sse",
+    "parse_push_state",
     "parse_types",
+    "positions",
     "state_change",
 ]
 
@@ -48,6 +69,20 @@ KIND_TYPES: dict[str, tuple[str, ...]] = {
     "vacation": ("VacationResponse",),
 }
 ALL_TYPES = frozenset(t for types in KIND_TYPES.values() for t in types) | {"EmailDelivery"}
+#: Change-log kind to the JMAP data types whose state it moves.
+LOG_TYPES: dict[str, tuple[str, ...]] = {
+    "email": ("Email", "Thread", "Quota"),
+    "thread": ("Thread",),
+    "mailbox": ("Mailbox",),
+    "submission": ("EmailSubmission",),
+    "sieve": ("SieveScript",),
+    "identity": ("Identity",),
+    "vacation": ("VacationResponse",),
+    DELIVERY_KIND: ("EmailDelivery",),
+}
+#: The types another user's account shows through its shared mailboxes.
+SHARED_TYPES = frozenset({"Mailbox", "Email", "Thread"})
+_PUSH_STATE = re.compile(r"^(?:[0-9]{1,19}:[0-9]{1,19}(?:,[0-9]{1,19}:[0-9]{1,19})*)?$")
 
 
 def parse_types(value: object) -> frozenset[str] | None:
@@ -66,21 +101,20 @@ def parse_types(value: object) -> frozenset[str] | None:
 class DeliveryTracker:
     """Where one push channel last looked for new emails, per account (EmailDelivery).
 
-    RFC 8621 §1.5: the EmailDelivery state changes when new mail arrives. An email
-    event moves it when the email log shows a created email since the last look;
-    emails created by the user's own JMAP or IMAP actions (drafts, APPEND) count
-    too, as the store does not say how an email arrived.
+    RFC 8621 §1.5: the EmailDelivery state changes when new mail arrives, not when
+    the user stores an email itself. An email event moves it when the ``delivery``
+    log (emails stored by local delivery) has an entry since the last look.
     """
 
     def __init__(self) -> None:
         self.last: dict[int, int] = {}
 
     async def new_mail(self, kernel: Kernel, account: int, event_modseq: int) -> bool:
-        """Whether an email was created in ``account`` since the last call."""
+        """Whether local delivery stored an email in ``account`` since the last call."""
         since = self.last.get(account, event_modseq - 1)
-        page = await kernel.store.mailboxes.changes_page(account, "email", since, None)
+        page = await kernel.store.mailboxes.changes_page(account, DELIVERY_KIND, since, None)
         self.last[account] = max(page.changes.state, since)
-        return bool(page.changes.created) or page.changes.cannot_calculate
+        return bool(page.changes.created)
 
     async def start(self, kernel: Kernel, account: int) -> None:
         """Look from the account's current position on."""
@@ -134,6 +168,75 @@ async def state_change(
             name: state_string(modseq) for name in sorted(names)
         }
     return {"@type": "StateChange", "changed": changed}
+
+
+def format_push_state(where: Mapping[int, int]) -> str:
+    """The pushState token (RFC 8887 §4.3.5.1) for change-log positions by account."""
+    return ",".join(f"{account}:{modseq}" for account, modseq in sorted(where.items()))
+
+
+def parse_push_state(value: object) -> dict[int, int] | None:
+    """The positions a pushState stands for; ``None`` when it is not one of ours."""
+    if not isinstance(value, str) or not _PUSH_STATE.match(value):
+        return None
+    pairs = [item.split(":") for item in value.split(",") if item]
+    return {int(account): int(modseq) for account, modseq in pairs}
+
+
+async def positions(kernel: Kernel, user: User) -> dict[int, int]:
+    """The current change-log position of every account ``user`` can see."""
+    accounts = await accessible_accounts(kernel, user)
+    return {
+        account: await kernel.store.backend.read(lambda ops, a=account: ops.current_modseq(a))
+        for account in accounts
+    }
+
+
+def _kinds_since(ops: ReadOps, account: int, since: int | None) -> tuple[int, set[str] | None]:
+    """(current position, log kinds changed after ``since``); ``None``: cannot tell."""
+    current = ops.current_modseq(account)
+    if since is None or since > current or since < ops.log_floor(account):
+        return current, None
+    if since == current:
+        return current, set()
+    return current, {kind for kind in LOG_TYPES if ops.changes_since(account, kind, since)}
+
+
+async def changes_since(
+    kernel: Kernel,
+    user: User,
+    since: Mapping[int, int] | None,
+    types: frozenset[str] | None,
+) -> tuple[dict[str, Any] | None, dict[int, int]]:
+    """What changed for ``user`` after the positions ``since`` (``None``: unknown, so
+    every type of every account), as a StateChange restricted to ``types`` (``None``
+    when nothing of interest changed), and the positions it brings the client to.
+
+    An account missing from ``since`` (newly shared) reports every type. With an
+    unknown position EmailDelivery is left out: nothing says that mail arrived.
+    """
+    accounts = await accessible_accounts(kernel, user)
+    where: dict[int, int] = {}
+    changed: dict[str, dict[str, str]] = {}
+    for account in accounts:
+        old = None if since is None else since.get(account)
+        current, kinds = await kernel.store.backend.read(
+            lambda ops, a=account, o=old: _kinds_since(ops, a, o)
+        )
+        where[account] = current
+        if kinds is None:
+            names = set(ALL_TYPES) - {"EmailDelivery"}
+        else:
+            names = {t for kind in kinds for t in LOG_TYPES[kind]}
+        if account != user.id:
+            names &= SHARED_TYPES
+        if types is not None:
+            names &= types
+        if names:
+            state = state_string(current)
+            changed[encode_id(ACCOUNT, account)] = {name: state for name in sorted(names)}
+    change = {"@type": "StateChange", "changed": changed} if changed else None
+    return change, where
 
 
 def format_sse(event: str, data: dict[str, Any]) -> bytes:

@@ -16,6 +16,11 @@ Implementation notes:
   to reduce the frequency of pushes").
 * Each event looks up the account's subscriptions in a per-process cache
   (``CACHE_TTL``), so commits of accounts without subscriptions cost no read.
+* A subscription with ``keys`` gets every body (the PushVerification too)
+  encrypted with RFC 8291 in the ``aes128gcm`` content coding
+  (:mod:`plugins.jmap.push_crypto`), sent with ``Content-Encoding: aes128gcm``;
+  ``Content-Type`` stays ``application/json``, the type of the decoded body
+  (RFC 9110 §8.4: the coding applies on top of the media type).
 * Deliveries run one at a time per server process, each under
   ``jmap.push_timeout``; a failure is logged and dropped (push is a hint: a
   client resynchronises with /changes anyway).
@@ -38,6 +43,7 @@ from plugins.jmap.accounts import User
 from plugins.jmap.config import settings_of
 from plugins.jmap.ids import ACCOUNT, PUSH, encode_id
 from plugins.jmap.push import DeliveryTracker, parse_types, state_change
+from plugins.jmap.push_crypto import CONTENT_ENCODING, PushKeys, encrypt, parse_keys
 from plugins.jmap.state import state_string
 
 if TYPE_CHECKING:
@@ -54,17 +60,28 @@ CACHE_TTL = 30.0
 _TTL = "43200"
 
 
-async def post_json(url: str, body: dict[str, Any], *, timeout: float) -> int:
-    """POST ``body`` as JSON to ``url``; returns the HTTP status (raises OSError)."""
+async def post_json(
+    url: str,
+    body: dict[str, Any],
+    *,
+    timeout: float,
+    keys: PushKeys | None = None,
+) -> int:
+    """POST ``body`` as JSON to ``url``, encrypted for ``keys`` when given (RFC 8291);
+    returns the HTTP status (raises OSError)."""
     parts = urllib.parse.urlsplit(url)
     secure = parts.scheme == "https"
     port = parts.port or (443 if secure else 80)
     host = parts.hostname or ""
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     payload = json.dumps(body, separators=(",", ":")).encode()
+    coding = ""
+    if keys is not None:
+        payload = encrypt(payload, keys)
+        coding = f"Content-Encoding: {CONTENT_ENCODING}\r\n"
     request = (
         f"POST {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        f"Content-Type: application/json\r\n{coding}Content-Length: {len(payload)}\r\n"
         f"TTL: {_TTL}\r\nConnection: close\r\n\r\n"
     ).encode() + payload
     with trio.fail_after(timeout):
@@ -131,8 +148,9 @@ class Pusher:
         settings = settings_of(self.kernel.config)
         log = self.kernel.logger("jmap")
         try:
-            status = await post_json(record.url, body, timeout=settings.push_timeout)
-        except (OSError, trio.TooSlowError, ssl.SSLError) as exc:
+            keys = parse_keys(json.loads(record.keys)) if record.keys else None
+            status = await post_json(record.url, body, timeout=settings.push_timeout, keys=keys)
+        except (OSError, trio.TooSlowError, ssl.SSLError, ValueError) as exc:
             log.info("push-failed", id=record.id, error=f"{type(exc).__name__}: {exc}")
             return
         if status == 429:

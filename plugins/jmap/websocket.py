@@ -10,8 +10,17 @@
   details (§4.3.4). A binary frame or unparseable text is a RequestError
   (``notJSON``), the connection stays open (§4.3.1 lets the server choose).
 * Push (§4.3.5): after WebSocketPushEnable, StateChange objects for the
-  enabled ``dataTypes`` are sent as changes commit. ``pushState`` is not
-  supported (optional): a reconnecting client uses /changes.
+  enabled ``dataTypes`` are sent as changes commit. Each carries ``pushState``
+  (§4.3.5.1): the change-log position, per account the user can see, up to
+  which changes were reported (:func:`plugins.jmap.push.format_push_state`).
+  It is sent even to a client that enabled push without one, since that is
+  how a client gets its first. A WebSocketPushEnable with a ``pushState``
+  gets at once a StateChange of everything that changed since (§4.3.5.2
+  SHOULD), or of every type when the token is unknown or the log was pruned
+  past it.
+* Change events only wake the push task up: what it sends is read from the
+  change log since the last position reported, so a pushState never claims
+  a change that was not pushed (events coalesce and may be dropped).
 * When the kernel drains, open connections get a Close frame with 1001
   ("going away") instead of waiting for the shutdown deadline.
 """
@@ -26,7 +35,13 @@ from quart import Response, websocket
 
 from plugins.jmap.api import RequestError, parse_json
 from plugins.jmap.auth import authenticate_header, challenge
-from plugins.jmap.push import DeliveryTracker, parse_types, state_change
+from plugins.jmap.push import (
+    changes_since,
+    format_push_state,
+    parse_push_state,
+    parse_types,
+    positions,
+)
 
 if TYPE_CHECKING:
     from kernel.lifecycle import Kernel
@@ -57,8 +72,10 @@ class _Connection:
         self.user = user
         self.push_types: frozenset[str] | None = None
         self.push_enabled = False
-        self.push_changed = trio.Event()
+        #: Change-log positions up to which changes were pushed, by account.
+        self.pushed: dict[int, int] = {}
         self._send_lock = trio.Lock()
+        self._push_lock = trio.Lock()
 
     async def send(self, value: dict[str, Any]) -> None:
         async with self._send_lock:
@@ -81,14 +98,10 @@ class _Connection:
             return
         kind = body.get("@type") if isinstance(body, dict) else None
         if kind == "WebSocketPushEnable":
-            data_types = body.get("dataTypes")
-            self.push_types = None if data_types is None else parse_types(data_types)
-            self.push_enabled = True
-            self.push_changed.set()
+            await self.enable_push(body)
             return
         if kind == "WebSocketPushDisable":
             self.push_enabled = False
-            self.push_changed.set()
             return
         request_id = body.get("id") if isinstance(body, dict) else None
         try:
@@ -110,23 +123,41 @@ class _Connection:
             out["requestId"] = request_id
         await self.send(out)
 
+    async def enable_push(self, body: dict[str, Any]) -> None:
+        """WebSocketPushEnable (§4.3.5.2): set the types; with ``pushState``, send
+        what changed since it at once."""
+        data_types = body.get("dataTypes")
+        async with self._push_lock:
+            self.push_types = None if data_types is None else parse_types(data_types)
+            self.push_enabled = True
+            if "pushState" in body:
+                await self._push(parse_push_state(body["pushState"]))
+            else:
+                self.pushed = await positions(self.service.kernel, self.user)
+
+    async def _push(self, since: dict[int, int] | None) -> None:
+        """Send what changed after ``since`` (None: unknown) and move the positions."""
+        change, where = await changes_since(self.service.kernel, self.user, since, self.push_types)
+        if change is not None:
+            # RFC 8887 §4.3.5.1: the StateChange carries the pushState it brings to.
+            change["pushState"] = format_push_state(where)
+            await self.send(change)
+        self.pushed = where
+
     async def push_loop(self) -> None:
         kernel = self.service.kernel
-        deliveries = DeliveryTracker()
         with kernel.events.subscribe(accounts=[str(self.user.id)]) as subscription:
-            await deliveries.start(kernel, self.user.id)
-            async for event in subscription:
-                if not self.push_enabled:
-                    continue
-                batch = [event]
-                while True:
+            async for _event in subscription:
+                while True:  # one look at the log for everything pending
                     try:
-                        batch.append(subscription.next_nowait())
+                        subscription.next_nowait()
                     except trio.WouldBlock:
                         break
-                change = await state_change(kernel, self.user, batch, self.push_types, deliveries)
-                if change is not None and self.push_enabled:
-                    await self.send(change)
+                if not self.push_enabled:
+                    continue
+                async with self._push_lock:
+                    if self.push_enabled:
+                        await self._push(self.pushed)
 
 
 async def serve(service: JmapService) -> Response | None:

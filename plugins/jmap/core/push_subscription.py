@@ -8,9 +8,10 @@ nothing else until the client sets that code (a wrong one is
 ``invalidProperties``, §7.2.2). ``expires`` is clamped to
 ``jmap.push_max_expiry`` from now (also when absent), as §7.2 asks for
 credentials without expiry such as Basic. ``url`` must be ``https://``
-(``jmap.push_allow_http`` lifts that for tests). ``keys`` (RFC 8291 message
-encryption) is not supported: a create with keys is ``invalidProperties``
-rather than pushing unencrypted data the client expects encrypted.
+(``jmap.push_allow_http`` lifts that for tests). ``keys`` must hold a valid
+P-256 ``p256dh`` and a 16-octet ``auth`` (else ``invalidProperties``); every
+push to such a subscription is then encrypted (RFC 8291, see
+:mod:`plugins.jmap.push_crypto`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kernel.store.mail_records import PushSubscriptionRecord
 from plugins.jmap.capabilities import CORE
 from plugins.jmap.ids import PUSH, decode_id, encode_id
 from plugins.jmap.methods import Call, MethodError, register
+from plugins.jmap.push_crypto import parse_keys
 from plugins.jmap.pusher import PUSHER
 from plugins.jmap.standard import (
     SetError,
@@ -147,11 +149,10 @@ async def push_subscription_set(call: Call, args: dict[str, Any]) -> dict[str, A
             continue
         new_id = encode_id(PUSH, record.id)
         call.created_ids[creation_id] = new_id
-        out["created"][creation_id] = {
-            "id": new_id,
-            "keys": None,
-            "expires": format_utc(record.expires or now),
-        }
+        created: dict[str, Any] = {"id": new_id, "expires": format_utc(record.expires or now)}
+        if record.keys is None:
+            created["keys"] = None  # RFC 8620 §5.3: an omitted property's value
+        out["created"][creation_id] = created
         pusher = call.kernel.stash.get(PUSHER, None)
         if pusher is not None:
             pusher.verify(record)
@@ -194,10 +195,12 @@ async def _create(call: Call, obj: Any, now: float) -> PushSubscriptionRecord:
     allowed = {"https", "http"} if call.settings.push_allow_http else {"https"}
     if scheme not in allowed or not urllib.parse.urlsplit(url).netloc:
         raise SetError("invalidProperties", "url must be an https:// URL", properties=["url"])
-    if obj.get("keys") is not None:
-        raise SetError(
-            "invalidProperties", "encrypted push (RFC 8291) is not supported", properties=["keys"]
-        )
+    keys = obj.get("keys")
+    if keys is not None:
+        try:
+            parse_keys(keys)
+        except ValueError as error:
+            raise SetError("invalidProperties", str(error), properties=["keys"]) from None
     if obj.get("verificationCode") is not None:
         raise SetError(
             "invalidProperties", "verificationCode must be null", properties=["verificationCode"]
@@ -206,7 +209,7 @@ async def _create(call: Call, obj: Any, now: float) -> PushSubscriptionRecord:
         call.user.id,
         device_client_id=device,
         url=url,
-        keys=None,
+        keys=None if keys is None else json.dumps(keys, separators=(",", ":")),
         verification_code=secrets.token_hex(16),
         expires=_clamp(call, obj.get("expires"), now),
         types=_types(obj.get("types")),
@@ -219,6 +222,9 @@ async def _update(
 ) -> dict[str, Any] | None:
     current = _object(record)
     current["verificationCode"] = None
+    # url and keys are immutable (§7.2): compared, so that a patch changing them fails.
+    current["url"] = record.url
+    current["keys"] = json.loads(record.keys) if record.keys is not None else None
     new = apply_patch(current, patch)
     changed = {k for k in new if new.get(k) != current.get(k)} | (set(current) - set(new))
     bad = [k for k in changed if k not in ("verificationCode", "expires", "types")]

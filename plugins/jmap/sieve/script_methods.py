@@ -16,9 +16,11 @@ and SETACTIVE (RFC 5804) over the same store (:attr:`kernel.store.sieve`):
   order) run only when every create, update and destroy succeeded; the scripts
   whose flag changed are reported in ``created``/``updated`` with ``isActive``.
   An activation id that is malformed or unknown is ignored (§2.4 "MUST be ignored").
-* Implementation note: the name check and the write are two transactions; two
-  clients creating the same name at once may both succeed, the second replacing
-  the first's content (the store's ``put`` replaces by name).
+* The name check is part of the write transaction (the store's ``put`` with
+  ``create_only``, and ``update`` that renames and replaces the content at once):
+  of two clients creating one name at once, one gets ``alreadyExists`` (the
+  check before compiling is only a fast path). A server-picked name that a
+  concurrent create took meanwhile is picked again.
 * SieveScript/changes (not in RFC 9661, which defines no /changes, but the
   standard RFC 8620 §5.2 method over the change log kind ``sieve``) is offered
   for clients that keep a cache.
@@ -47,6 +49,9 @@ from plugins.jmap.standard import SetError, standard_changes, standard_get, stan
 __all__ = ["sieve_script_changes", "sieve_script_get", "sieve_script_set"]
 
 _CLIENT_SET = frozenset({"name", "blobId"})
+#: How often a create with a server-picked name tries again when a concurrent
+#: create took the name.
+_NAME_ATTEMPTS = 5
 
 
 async def load_scripts(
@@ -148,7 +153,17 @@ class _ScriptSet:
             candidate = f"{base}-{n}"
         return candidate
 
-    async def _put(self, name: str, source: bytes, compiled: bytes) -> SieveScript:
+    async def _exists(self, name: str) -> SetError:
+        """The §2.4 ``alreadyExists`` error for ``name`` (the store refused it)."""
+        existing = await self._by_name(name)
+        return SetError(
+            "alreadyExists",
+            f"a script named {name!r} exists",
+            existingId=encode_script(existing.id) if existing else None,
+        )
+
+    async def _create(self, name: str, source: bytes, compiled: bytes) -> SieveScript:
+        """Store a new script; DuplicateUid when the name is taken (checked in the write)."""
         try:
             script = await self.store.put(
                 self.account,
@@ -157,6 +172,7 @@ class _ScriptSet:
                 compiled,
                 max_scripts=self.max_scripts,
                 max_size=self.max_size,
+                create_only=True,
             )
         except QuotaExceeded as error:
             raise SetError("overQuota", str(error)) from None
@@ -170,15 +186,21 @@ class _ScriptSet:
         if bad:
             raise SetError("invalidProperties", "invalid properties", properties=sorted(bad))
         name = obj.get("name")
+        picked = name is None
         if name is None:
             name = await self._default_name(creation_id)
         name = await self._check_name(name)
         source, compiled = await self._content(obj["blobId"], name)
-        if self.max_scripts is not None and len(await self.store.list(self.account)) >= (
-            self.max_scripts
-        ):
-            raise SetError("overQuota", f"at most {self.max_scripts} scripts")
-        script = await self._put(name, source, compiled)
+        attempts = _NAME_ATTEMPTS if picked else 1
+        while True:
+            try:
+                script = await self._create(name, source, compiled)
+                break
+            except DuplicateUid:
+                attempts -= 1
+                if attempts <= 0:
+                    raise await self._exists(name) from None
+                name = await self._default_name(creation_id)
         server_set: dict[str, Any] = {"isActive": script.is_active}
         if obj.get("name") is None:
             server_set["name"] = script.name
@@ -199,20 +221,25 @@ class _ScriptSet:
         if "name" in patch:
             name = await self._check_name(patch["name"], script.id)
         content = await self._content(patch["blobId"], name) if "blobId" in patch else None
-        if name != script.name:
-            try:
-                await self.store.rename(self.account, script.name, name)
-            except DuplicateUid:
-                existing = await self._by_name(name)
-                raise SetError(
-                    "alreadyExists",
-                    f"a script named {name!r} exists",
-                    existingId=encode_script(existing.id) if existing else None,
-                ) from None
-            except NoSuchItem:
-                raise SetError("notFound", f"no SieveScript {jmap_id!r}") from None
+        if name == script.name and content is None:
+            return None
+        try:
+            # One transaction: the rename's uniqueness check and the new content.
+            await self.store.update(
+                self.account,
+                script.id,
+                name=name,
+                content=content,
+                max_size=self.max_size,
+            )
+        except DuplicateUid:
+            raise await self._exists(name) from None
+        except NoSuchItem:
+            raise SetError("notFound", f"no SieveScript {jmap_id!r}") from None
+        except QuotaExceeded as error:
+            raise SetError("tooLarge", str(error)) from None
         if content is not None:
-            await self._put(name, *content)
+            await publish_blob(self.call.kernel, self.account, content[0])
         return None
 
     async def destroy(self, jmap_id: str) -> None:

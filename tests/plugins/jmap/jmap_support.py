@@ -9,6 +9,7 @@ sends a JMAP request with httpx and returns the decoded response.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import jmapc
 import pytest
+import trio
 import trustme
 
 from kernel import Kernel
@@ -115,9 +117,10 @@ class Server:
         return encode_id(MAILBOX, self.inbox)
 
     async def deliver(self, raw: bytes, mailbox: int | None = None) -> int:
-        """Append ``raw`` to a mailbox (default INBOX) through the store; the email id."""
+        """Append ``raw`` to a mailbox (default INBOX) through the store as local delivery
+        does (``delivered``: it moves EmailDelivery); the email id."""
         result = await self.kernel.store.emails.append(
-            self.account, raw, [mailbox if mailbox is not None else self.inbox]
+            self.account, raw, [mailbox if mailbox is not None else self.inbox], delivered=True
         )
         return result.email
 
@@ -165,3 +168,49 @@ async def jmap_server(
         host, port = listener_address(kernel, "web")
         async with httpx.AsyncClient(timeout=10) as client:
             yield Server(kernel, f"http://{host}:{port}", client, account, inbox.id)
+
+
+class PushReceiver:
+    """A push service stand-in (plain HTTP or TLS): records each POST's header block and
+    raw body, and answers ``status``."""
+
+    def __init__(self) -> None:
+        self.heads: list[bytes] = []
+        self.posts: list[tuple[bytes, bytes]] = []
+        self.arrived = trio.Event()
+        self.status = 201
+
+    async def handle(self, stream: trio.abc.Stream) -> None:
+        try:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = await stream.receive_some(65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            while len(body) < length:
+                body += await stream.receive_some(65536)
+            self.heads.append(head)
+            self.posts.append((head, body))
+            self.arrived.set()
+            await stream.send_all(b"HTTP/1.1 %d Created\r\nContent-Length: 0\r\n\r\n" % self.status)
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    async def next_post(self) -> tuple[bytes, bytes]:
+        """The oldest POST not yet taken, waiting for one."""
+        while not self.posts:
+            self.arrived = trio.Event()
+            await self.arrived.wait()
+        return self.posts.pop(0)
+
+    async def next_body(self) -> dict[str, Any]:
+        """The oldest POST's body, parsed as JSON."""
+        _, body = await self.next_post()
+        return dict(json.loads(body))

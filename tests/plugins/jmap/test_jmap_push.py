@@ -10,7 +10,7 @@ from typing import Any
 
 import trio
 import trio_websocket
-from jmap_support import CORE, MAIL, USER, basic, jmap_server, message
+from jmap_support import CORE, MAIL, USER, PushReceiver, basic, jmap_server, message
 
 TIMEOUT = 20
 #: How fast a change must be pushed (the issue's "within a second").
@@ -98,45 +98,8 @@ async def test_jmap_eventsource_closeafter_and_ping(tmp_path: Path) -> None:
             assert unauthorized.status_code == 401
 
 
-class _Receiver:
-    """A tiny HTTP server recording JSON POSTs (a push service stand-in)."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.headers: list[bytes] = []
-        self.arrived = trio.Event()
-        self.status = 201
-
-    async def handle(self, stream: trio.SocketStream) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = await stream.receive_some(65536)
-            if not chunk:
-                return
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        while len(body) < length:
-            body += await stream.receive_some(65536)
-        self.headers.append(head)
-        self.bodies.append(json.loads(body))
-        self.arrived.set()
-        await stream.send_all(b"HTTP/1.1 %d Created\r\nContent-Length: 0\r\n\r\n" % self.status)
-        await stream.aclose()
-
-    async def next_body(self) -> dict[str, Any]:
-        while not self.bodies:
-            self.arrived = trio.Event()
-            await self.arrived.wait()
-        return self.bodies.pop(0)
-
-
 async def test_jmap_push_subscription_flow(tmp_path: Path) -> None:
-    receiver = _Receiver()
+    receiver = PushReceiver()
     with trio.fail_after(TIMEOUT):
         async with trio.open_nursery() as nursery:
             listeners = await nursery.start(
@@ -178,7 +141,7 @@ async def test_jmap_push_subscription_flow(tmp_path: Path) -> None:
                 assert verification["pushSubscriptionId"] == sub_id
                 code = verification["verificationCode"]
                 assert len(code) >= 32
-                assert b"TTL:" in receiver.headers[0]
+                assert b"TTL:" in receiver.heads[0]
                 # Unverified: a change is not pushed; a wrong code is refused.
                 name, wrong = await server.call(
                     "PushSubscription/set",
