@@ -88,9 +88,16 @@ class _Formatter(logging.Formatter):
     def __init__(self, format: str) -> None:
         super().__init__()
         self._json = format == "json"
+        self._second = -1
+        self._seconds = ""
 
     def format(self, record: logging.LogRecord) -> str:
-        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        whole = int(record.created)
+        if whole != self._second:
+            # One strftime per second, not per line.
+            self._second = whole
+            self._seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+        seconds = self._seconds
         name = record.name
         component = name[len(_ROOT) + 1 :] if name.startswith(_ROOT + ".") else name
         event = getattr(record, _EVENT_ATTR, None)
@@ -219,11 +226,17 @@ class StructuredLogger:
     def _log(
         self, level: int, event: str, fields: dict[str, object], exc_info: bool = False
     ) -> None:
-        if not self._logger.isEnabledFor(level):
+        logger = self._logger
+        if not logger.isEnabledFor(level):
             return
         extra = {_EVENT_ATTR: event, _FIELDS_ATTR: {**self._fields, **fields}}
-        # stacklevel 3: the record's file and line point at our caller, not at this module.
-        self._logger.log(level, event, exc_info=exc_info, extra=extra, stacklevel=3)
+        # The record is made here rather than by Logger.log, which would walk the
+        # stack for a source file and line that no line format shows (a tenth of
+        # the cost of a line).
+        record = logger.makeRecord(
+            logger.name, level, "", 0, event, (), sys.exc_info() if exc_info else None, None, extra
+        )
+        logger.handle(record)
 
 
 _Metric = Counter | Gauge | Histogram

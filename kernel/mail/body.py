@@ -30,7 +30,6 @@ PREVIEW_LENGTH = 256
 _TEXT_PREFIX = 16 * 1024
 _HTML_PREFIX = 256 * 1024
 
-_WHITESPACE = re.compile(r"\s+")
 _HTML_HIDDEN = re.compile(
     r"<(script|style|head|title)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)", re.I | re.S
 )
@@ -91,4 +90,11 @@ def preview(raw: bytes, message: Message, length: int = PREVIEW_LENGTH) -> str:
         text = html_to_text(decode_text(raw, part, _HTML_PREFIX))
     else:
         text = decode_text(raw, part, _TEXT_PREFIX)
-    return _WHITESPACE.sub(" ", text).strip()[:length].rstrip()
+    # White space collapsed with str.split (the same characters as the regex \s, many
+    # times faster), first over a prefix: its collapsed form is a prefix of the whole
+    # text's, so it is enough once it holds ``length`` characters.
+    head = text[: length * 4]
+    collapsed = " ".join(head.split())
+    if len(collapsed) < length and len(head) < len(text):
+        collapsed = " ".join(text.split())
+    return collapsed[:length].rstrip()

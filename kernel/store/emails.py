@@ -70,11 +70,15 @@ from kernel.store.mail_records import (
     QueryResult,
 )
 from kernel.store.prepare import Prepared, assign_thread
+from kernel.store.query_walk import PageWalk
 
-__all__ = ["INLINE_LIMIT", "SHARED_KIND", "Emails"]
+__all__ = ["DELIVERY_KIND", "INLINE_LIMIT", "SHARED_KIND", "Emails"]
 
 #: The kind of the event an account gets when a mailbox shared with it changes.
 SHARED_KIND = "shared"
+#: The change-log kind that records emails delivered to the account (local delivery of
+#: incoming mail), apart from those its user stored (RFC 8621 §1.5 EmailDelivery).
+DELIVERY_KIND = "delivery"
 #: Messages up to this size are kept in the database when there is a blob store.
 INLINE_LIMIT = 64 * 1024
 _NONE: frozenset[str] = frozenset()
@@ -140,19 +144,27 @@ class Emails:
         self,
         account: int,
         raw: bytes,
-        mailboxes: Sequence[int],
+        mailboxes: Sequence[int] | Callable[[ReadOps], Sequence[int]],
         *,
         keywords: Iterable[str] = (),
         received_at: float | None = None,
+        delivered: bool = False,
     ) -> AppendResult:
         """Store ``raw`` in ``mailboxes``; durable when this returns.
+
+        ``mailboxes`` may be a function that picks them inside the transaction
+        from what it reads (local delivery resolving its filings, without a read
+        of its own); it may be called again if the backend retries.
+
+        ``delivered``: the email arrived by local delivery (not stored by its user
+        through IMAP APPEND or JMAP); it is also logged under ``DELIVERY_KIND``.
 
         Raises:
             NoSuchItem: a mailbox is not the account's (or no such account).
             QuotaExceeded: the account's quota would be exceeded; nothing stored.
             ValueError: no mailbox, or an invalid keyword.
         """
-        if not mailboxes:
+        if not callable(mailboxes) and not mailboxes:
             raise ValueError("an email must be in at least one mailbox")
         flags = sorted({_check_keyword(k) for k in keywords})
         flagset = frozenset(flags)
@@ -163,7 +175,7 @@ class Emails:
             prepared = Prepared(account, raw, received)
         else:
             prepared = await trio.to_thread.run_sync(Prepared, account, raw, received)
-        targets = list(dict.fromkeys(mailboxes))
+        given = None if callable(mailboxes) else list(dict.fromkeys(mailboxes))
         inline: bytes | None = raw
         if self._blobs is not None and len(raw) > self._inline_limit:
             stored = await self._blobs.put(raw)  # durable before the row commits
@@ -176,9 +188,16 @@ class Emails:
             # Take the account's change-log lock first, so that what is read below
             # (quota use, mailboxes) is current on backends with concurrent writers.
             modseq = tx.modseq(account)
+            if given is None:
+                assert callable(mailboxes)
+                targets = list(dict.fromkeys(mailboxes(ops)))
+                if not targets:
+                    raise ValueError("an email must be in at least one mailbox")
+            else:
+                targets = given
             for mailbox in targets:
                 owned_mailbox(ops, account, mailbox)
-            check_quota(ops, account, prepared.size)
+            check_quota(ops, account, prepared.size, 1)
             ops.put_blob(prepared.blob, inline, received, prepared.size)
             email = ops.insert_email(prepared.row(modseq, thread=0))
             ops.insert_email_text(email, prepared.text)
@@ -191,8 +210,10 @@ class Emails:
                     ops, account, mailbox, email, modseq, size=prepared.size, keywords=flagset
                 )
                 tx.touched.add(mailbox)
-            ops.add_used(account, prepared.size)
+            ops.add_used(account, prepared.size, 1)
             ops.record_change(account, modseq, EMAIL_KIND, email, created=True)
+            if delivered:
+                ops.record_change(account, modseq, DELIVERY_KIND, email, created=True)
             log_thread(ops, account, modseq, thread, created=thread == email)
             return AppendResult(
                 email=email,
@@ -355,7 +376,7 @@ class Emails:
             if source is not None and any(email not in source_uids for email in targets):
                 raise NoSuchItem(f"an email is not in mailbox {source}")
             duplicates = [e for e in targets if owner != account or target in _mailboxes_of(ops, e)]
-            check_quota(ops, owner, sum(rows[e].size for e in duplicates))
+            check_quota(ops, owner, sum(rows[e].size for e in duplicates), len(duplicates))
             pairs, created = [], []
             for email in targets:
                 if email in duplicates:
@@ -596,6 +617,24 @@ class Emails:
                 rows = ops.query_emails(account, where, order, limit=limit, offset=position)
                 total = ops.count_emails(account, where) if calculate_total else None
                 return QueryResult(tuple(r[0] for r in rows), position, total, state)
+            if limit is not None:
+                # Only the page is read (the sorted matches up to it, in growing
+                # chunks), and a total is counted in SQL: see PageWalk.
+                count = ops.count_threads if collapse_threads else ops.count_emails
+                counted = calculate_total or (anchor is None and position < 0)
+                total = count(account, where) if counted else None
+                walk = PageWalk(collapse_threads, limit)
+                if anchor is None and position >= 0:
+                    walk.start = position
+                elif anchor is None:
+                    assert total is not None
+                    walk.start = max(0, total + position)
+                else:
+                    walk.anchor, walk.anchor_offset = anchor, anchor_offset
+                walk.run(ops, account, where, order)
+                return QueryResult(
+                    tuple(walk.page()), walk.position, total if calculate_total else None, state
+                )
             rows = ops.query_emails(account, where, order)
             ids = _collapse(rows) if collapse_threads else [r[0] for r in rows]
             if anchor is not None:
@@ -623,12 +662,13 @@ class Emails:
         def read(ops: ReadOps) -> dict[int, Email]:
             rows = {e: r for e, r in ops.email_rows(wanted).items() if r.account == account}
             keywords = ops.keywords_of(list(rows))
+            memberships = ops.memberships_of(list(rows))
             return {
                 email: Email(
                     id=email,
                     row=row,
                     keywords=keywords.get(email, _NONE),
-                    memberships=tuple(ops.memberships(email)),
+                    memberships=tuple(memberships.get(email, ())),
                 )
                 for email, row in rows.items()
             }

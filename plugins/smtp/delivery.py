@@ -20,12 +20,13 @@ deliveries. The caller turns the outcomes into the one reply SMTP allows.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, final
 
 import trio
 
-from kernel import DuplicateUid, KernelError, NoSuchItem, QuotaExceeded
+from kernel import DuplicateUid, KernelError, NoSuchItem, QuotaExceeded, StoreError
 from kernel.pipeline import (
     DeliveryTarget,
     Envelope,
@@ -33,7 +34,7 @@ from kernel.pipeline import (
     SessionInfo,
     Verdict,
     VerdictAction,
-    merge_verdicts,
+    original_address,
     run_stage,
 )
 from kernel.store import Mailbox, Mailboxes
@@ -41,14 +42,17 @@ from plugins.smtp.proto import codes
 from plugins.smtp.proto.commands import RcptParams
 from plugins.smtp.proto.responses import Reply
 from plugins.smtp.trace import compose
-from plugins.smtp.transaction import Recipient
+from plugins.smtp.transaction import Recipient, combine
 
 if TYPE_CHECKING:
     from kernel.boot import Kernel
+    from kernel.store.interfaces import ReadOps
     from plugins.smtp.session import Session
     from plugins.smtp.transaction import Transaction
 
 __all__ = ["Outcome", "deliver", "deliver_queued"]
+
+_Edits = tuple[tuple[str, str], ...]
 
 
 @final
@@ -67,9 +71,12 @@ class Outcome:
 
 def _find(mailboxes: list[Mailbox], path: str) -> Mailbox | None:
     folded = path.lower() if path.upper() == "INBOX" else path
+    inbox = folded.lower() == "inbox"
     for mailbox in mailboxes:
-        name = Mailboxes.path(mailboxes, mailbox)
-        if name == folded or (folded.lower() == "inbox" and mailbox.role == "inbox"):
+        if inbox and mailbox.role == "inbox":
+            return mailbox
+        # A full path ends with the mailbox's own name: only those are worth building.
+        if folded.endswith(mailbox.name) and Mailboxes.path(mailboxes, mailbox) == folded:
             return mailbox
     return None
 
@@ -95,12 +102,10 @@ async def _create_path(kernel: Kernel, account: int, path: str) -> Mailbox:
     return mailbox
 
 
-async def _resolve(
-    kernel: Kernel, account: int, filing: Filing, default: str, default_role: str
-) -> tuple[int, str]:
-    """The mailbox one filing lands in, and its path (RFC 5228 §4.1: a mailbox that
-    cannot be used falls back to the default, so the message is never lost)."""
-    mailboxes = await kernel.store.mailboxes.list(account)
+def _choose(mailboxes: list[Mailbox], filing: Filing, default: str, default_role: str) -> Mailbox:
+    """The mailbox one filing lands in among ``mailboxes`` (RFC 5228 §4.1: a
+    mailbox that cannot be used falls back to the default, so the message is
+    never lost)."""
     chosen: Mailbox | None = None
     if filing.mailbox_id is not None:
         chosen = next((m for m in mailboxes if m.id == filing.mailbox_id), None)
@@ -108,19 +113,71 @@ async def _resolve(
         chosen = next((m for m in mailboxes if m.role == filing.special_use), None)
     if chosen is None and filing.mailbox is not None:
         chosen = _find(mailboxes, filing.mailbox)
-        if chosen is None and filing.create:
-            try:
-                chosen = await _create_path(kernel, account, filing.mailbox)
-            except (ValueError, KernelError):
-                chosen = None
-            mailboxes = await kernel.store.mailboxes.list(account)
     if chosen is None:
         chosen = _find(mailboxes, default) or next(
             (m for m in mailboxes if m.role == default_role), None
         )
     if chosen is None:
-        chosen = next(m for m in mailboxes if m.role == "inbox" or m.name == "INBOX")
+        chosen = next((m for m in mailboxes if m.role == "inbox" or m.name == "INBOX"), None)
+    if chosen is None:
+        raise StoreError("the account has no INBOX")
+    return chosen
+
+
+def _creates(mailboxes: list[Mailbox], filing: Filing) -> bool:
+    """Whether ``filing`` asks for a mailbox that must be created first."""
+    if not filing.create or filing.mailbox is None:
+        return False
+    if filing.mailbox_id is not None and any(m.id == filing.mailbox_id for m in mailboxes):
+        return False
+    if filing.special_use is not None and any(m.role == filing.special_use for m in mailboxes):
+        return False
+    return _find(mailboxes, filing.mailbox) is None
+
+
+async def _resolve(
+    kernel: Kernel, account: int, filing: Filing, default: str, default_role: str
+) -> tuple[int, str]:
+    """The mailbox one filing lands in, and its path, creating it if the filing asks."""
+    mailboxes = await kernel.store.mailboxes.list(account)
+    if _creates(mailboxes, filing):
+        assert filing.mailbox is not None
+        created: Mailbox | None = None
+        with contextlib.suppress(ValueError, KernelError):
+            created = await _create_path(kernel, account, filing.mailbox)
+        mailboxes = await kernel.store.mailboxes.list(account)
+        if created is not None:
+            return created.id, Mailboxes.path(mailboxes, created)
+    chosen = _choose(mailboxes, filing, default, default_role)
     return chosen.id, Mailboxes.path(mailboxes, chosen)
+
+
+@final
+class _Picker:
+    """Picks a copy's mailboxes inside the append's transaction.
+
+    Resolving the filings against the mailboxes as that transaction sees them
+    spares the delivery a store read of its own, and a mailbox renamed or
+    deleted meanwhile cannot be picked. Called again if a backend retries the
+    transaction, so it starts afresh each time.
+    """
+
+    __slots__ = ("account", "default", "filings", "paths", "role")
+
+    def __init__(self, account: int, filings: list[Filing], default: str, role: str) -> None:
+        self.account = account
+        self.filings = filings
+        self.default = default
+        self.role = role
+        self.paths: dict[int, str] = {}
+
+    def __call__(self, ops: ReadOps) -> list[int]:
+        mailboxes = ops.mailboxes(self.account)
+        self.paths = {}
+        for filing in self.filings:
+            chosen = _choose(mailboxes, filing, filing.mailbox or self.default, self.role)
+            self.paths[chosen.id] = Mailboxes.path(mailboxes, chosen)
+        return list(self.paths)
 
 
 @final
@@ -145,6 +202,8 @@ async def _deliver_one(
         recipient.account,
         recipient.account_id,
         "Junk" if quarantined else "INBOX",
+        # RFC 3461 §4.2: the ORCPT the client gave, for Sieve's original recipient.
+        original_address(*recipient.params.orcpt) if recipient.params.orcpt else None,
     )
     kernel = ctx.kernel
     verdict: Verdict = await run_stage(
@@ -159,7 +218,7 @@ async def _deliver_one(
         return Outcome(
             recipient, target.mailbox, Reply.of(verdict.code, verdict.status, verdict.text)
         )
-    edits = merge_verdicts(txn_verdict, verdict)
+    edits = combine(txn_verdict, verdict)
     role = "junk" if edits.action is VerdictAction.QUARANTINE else "inbox"
     default = "Junk" if role == "junk" else "INBOX"
     filings = edits.filings if edits.filings is not None else (Filing(),)
@@ -173,18 +232,43 @@ async def _deliver_one(
         remove=edits.remove_headers,
     )
     # Keywords live on the Email, so copies with the same keywords are one Email
-    # in several mailboxes, and each distinct keyword set is an Email of its own.
-    groups: dict[frozenset[str], dict[int, str]] = {}
+    # in several mailboxes, and each distinct keyword set is an Email of its own;
+    # so is a copy with header edits of its own (RFC 5293 §7, Filing.add_headers).
+    groups: dict[tuple[frozenset[str], _Edits, tuple[str, ...]], list[Filing]] = {}
     for filing in filings:
-        mailbox, path = await _resolve(
-            kernel, recipient.account_id, filing, filing.mailbox or default, role
-        )
-        groups.setdefault(frozenset(filing.keywords), {})[mailbox] = path
-    for keywords, targets in groups.items():
-        await kernel.store.emails.append(
-            recipient.account_id, raw, list(targets), keywords=sorted(keywords)
-        )
-    return Outcome(recipient, ",".join(p for t in groups.values() for p in t.values()))
+        key = (frozenset(filing.keywords), filing.add_headers, filing.remove_headers)
+        groups.setdefault(key, []).append(filing)
+    stored: list[str] = []
+    for (keywords, add, remove), group in groups.items():
+        copy = raw
+        if add or remove:
+            copy = compose(
+                message,
+                sender=ctx.sender,
+                trace=trace,
+                add=edits.add_headers + add,
+                remove=edits.remove_headers + remove,
+            )
+        if any(filing.create for filing in group):
+            # Sieve :create may need a mailbox created first (its own transaction).
+            paths: dict[int, str] = {}
+            for filing in group:
+                mailbox, path = await _resolve(
+                    kernel, recipient.account_id, filing, filing.mailbox or default, role
+                )
+                paths[mailbox] = path
+            await kernel.store.emails.append(
+                recipient.account_id, copy, list(paths), keywords=sorted(keywords), delivered=True
+            )
+        else:
+            # The common case: the mailboxes are picked inside the append's transaction.
+            picker = _Picker(recipient.account_id, group, default, role)
+            await kernel.store.emails.append(
+                recipient.account_id, copy, picker, keywords=sorted(keywords), delivered=True
+            )
+            paths = picker.paths
+        stored.extend(paths.values())
+    return Outcome(recipient, ",".join(stored))
 
 
 def _failure(exc: Exception) -> Reply:
@@ -227,9 +311,12 @@ async def deliver(
             reason=None if outcome.reply is None else " ".join(outcome.reply.lines),
         )
 
-    async with trio.open_nursery() as nursery:
-        for recipient in unique:
-            nursery.start_soon(one, recipient)
+    if len(unique) == 1:
+        await one(unique[0])  # the common case needs no nursery
+    else:
+        async with trio.open_nursery() as nursery:
+            for recipient in unique:
+                nursery.start_soon(one, recipient)
     return [outcomes[r.account_id] for r in unique]
 
 

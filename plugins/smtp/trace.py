@@ -30,7 +30,7 @@ import ssl
 from collections.abc import Iterable
 from datetime import datetime
 
-from kernel.mail import parse_header_block
+from kernel.mail.headers import scan_fields
 
 __all__ = ["compose", "count_received", "protocol_name", "received_field", "tcp_literal"]
 
@@ -101,13 +101,20 @@ def received_field(
     if extra:
         lines.append("\t" + " ".join(extra))
     lines[-1] += ";"
-    lines.append(f"\t{email.utils.format_datetime(when)}")
+    lines.append(f"\t{_date(when.replace(microsecond=0))}")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+@functools.lru_cache(maxsize=4)
+def _date(when: datetime) -> str:
+    # Messages received in the same second share the text (RFC 5322 §3.3 date-time).
+    return email.utils.format_datetime(when)
 
 
 def count_received(message: bytes) -> int:
     """How many ``Received`` fields the message's header holds (RFC 5321 §6.3)."""
-    return sum(1 for h in parse_header_block(message) if h.lower_name == "received")
+    fields, _ = scan_fields(message)
+    return sum(1 for name, *_ in fields if name.lower() == b"received")
 
 
 def compose(
@@ -122,7 +129,12 @@ def compose(
     without its old ``Return-Path`` fields and the fields named in ``remove``."""
     dropped = {name.lower() for name in remove} | {"return-path"}
     body = message
-    cuts = [(h.start, h.end) for h in parse_header_block(message) if h.lower_name in dropped]
+    fields, _ = scan_fields(message)
+    cuts = [
+        (start, end)
+        for name, _, _, start, end in fields
+        if name.decode("latin-1").lower() in dropped
+    ]
     if cuts:
         parts, position = [], 0
         for start, end in cuts:

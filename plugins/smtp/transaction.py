@@ -11,10 +11,20 @@ import secrets
 from dataclasses import dataclass, field
 from typing import final
 
-from kernel.pipeline import Envelope, Verdict, merge_verdicts
+from kernel.pipeline import ACCEPTED, Envelope, Verdict, merge_verdicts
 from plugins.smtp.proto.commands import Mail, RcptParams
 
-__all__ = ["Recipient", "RemoteRecipient", "Transaction", "new_queue_id"]
+__all__ = ["Recipient", "RemoteRecipient", "Transaction", "combine", "new_queue_id"]
+
+
+def combine(first: Verdict, second: Verdict) -> Verdict:
+    """:func:`~kernel.pipeline.merge_verdicts`, but a plain accept (what a stage
+    without hooks answers) adds nothing, so no new verdict is built for it."""
+    if second is ACCEPTED or second == ACCEPTED:
+        return first
+    if first is ACCEPTED or first == ACCEPTED:
+        return second
+    return merge_verdicts(first, second)
 
 
 def new_queue_id() -> str:
@@ -87,4 +97,4 @@ class Transaction:
 
     def add_verdict(self, verdict: Verdict) -> None:
         """Keep an accepting verdict's header edits and quarantine for delivery."""
-        self.verdict = merge_verdicts(self.verdict, verdict)
+        self.verdict = combine(self.verdict, verdict)

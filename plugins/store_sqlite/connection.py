@@ -94,6 +94,22 @@ class _Read:
             self.token.run_sync_soon(self.done.set)
 
 
+def _set_all(jobs: list[_Job]) -> None:
+    for job in jobs:
+        job.done.set()
+
+
+def _finish_all(jobs: list[_Job]) -> None:
+    """Answer a committed batch: one trip into each waiting trio run, not one per job."""
+    by_token: dict[trio.lowlevel.TrioToken, list[_Job]] = {}
+    for job in jobs:
+        by_token.setdefault(job.token, []).append(job)
+    for token, group in by_token.items():
+        # If the caller's trio run is gone, nobody is waiting.
+        with contextlib.suppress(trio.RunFinishedError):
+            token.run_sync_soon(_set_all, group)
+
+
 @final
 class SqliteBackend:
     """The ``store`` backend over one SQLite file.
@@ -280,5 +296,4 @@ class SqliteBackend:
             self.statistics.commits += 1
             self.statistics.writes += len(batch)
             self.search.wake()
-        for job in batch:
-            job.finish()
+        _finish_all(batch)

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from kernel.pipeline import merge_verdicts, run_stage
+from kernel.pipeline import run_stage
 from plugins.smtp.proto import codes
 from plugins.smtp.proto.commands import Mail
 from plugins.smtp.proto.responses import Reply
 from plugins.smtp.stages.connect import limiter
-from plugins.smtp.transaction import Transaction, new_queue_id
+from plugins.smtp.transaction import Transaction, combine, new_queue_id
 
 if TYPE_CHECKING:
     from plugins.smtp.session import Session
@@ -110,6 +110,6 @@ async def mail(session: Session, cmd: Mail) -> Reply:
     )
     if verdict.refused:
         return Reply.of(verdict.code, verdict.status, verdict.text)
-    txn.verdict = merge_verdicts(merge_verdicts(session.verdict, session.ehlo_verdict), verdict)
+    txn.verdict = combine(combine(session.verdict, session.ehlo_verdict), verdict)
     session.txn = txn
     return Reply.of(codes.C250_COMPLETED, codes.ES_2_1_0_SENDER_OK, f"sender <{sender}> OK")

@@ -108,7 +108,15 @@ async def _check(session: Session, cmd: Rcpt) -> tuple[Reply | None, str, Princi
     directory = session.kernel.store.directory
     address = str(recipient) if recipient.domain else await _postmaster(session)
     domain = ascii_domain(address.rpartition("@")[2]) if address else None
-    local = bool(domain) and not recipient.is_literal and await directory.is_local_domain(domain)
+    principal: Principal | None = None
+    local = False
+    if address is not None and domain is not None and not recipient.is_literal:
+        # One store read in the common case: an address that resolves is in a
+        # local domain; only a miss asks whether the domain is local at all.
+        principal = await session.kernel.store.directory.resolve_recipient(
+            f"{address.rpartition('@')[0]}@{domain}"
+        )
+        local = principal is not None or await directory.is_local_domain(domain)
     if address is None or domain is None or not local:
         if session.account_id is not None and address and domain:
             # RFC 6409 §3.3 / RFC 5321 §3.6: an authenticated client may relay;
@@ -123,7 +131,6 @@ async def _check(session: Session, cmd: Rcpt) -> tuple[Reply | None, str, Princi
                 codes.C554_TRANSACTION_FAILED, codes.ES_5_7_1_NOT_AUTHORIZED, "relaying denied"
             )
         return reply, address or "", None
-    principal = await directory.resolve_recipient(f"{address.rpartition('@')[0]}@{domain}")
     if principal is None or principal.kind != "individual":
         reply = _refuse(codes.C550_MAILBOX_UNAVAILABLE, codes.ES_5_1_1_BAD_MAILBOX, "no such user")
         return reply, address, None
