@@ -199,6 +199,23 @@ async def test_store_queue_submission_keeps_record_and_logs_changes(store: Store
         await store.queue.get(qid)
 
 
+async def test_store_queue_finished_submissions(store: Store) -> None:
+    await store.directory.add_domain("example.org")
+    ann = (await store.directory.add_account("ann@example.org", "pw")).id
+    done = await store.queue.enqueue(RAW, "ann@example.org", ["x@r.test"], account=ann, now=T0)
+    pending = await store.queue.enqueue(RAW, "ann@example.org", ["y@r.test"], account=ann, now=T0)
+    relayed = await store.queue.enqueue(RAW, "ann@example.org", ["z@r.test"], now=T0)  # no account
+    claimed = await store.queue.claim("n", lease=60, now=T0)
+    assert {c.id for c in claimed} >= {done, pending, relayed}
+    await store.queue.record(done, "n", [Result("x@r.test", "delivered", 250)], now=T0 + 10)
+    await store.queue.record(relayed, "n", [Result("z@r.test", "delivered", 250)], now=T0 + 10)
+    # Only the account's submission with every recipient final, by its last attempt.
+    assert await store.queue.finished_submissions(T0 + 11) == [(ann, done)]
+    assert await store.queue.finished_submissions(T0 + 10) == []
+    await store.queue.delete_submission(ann, done)
+    assert await store.queue.finished_submissions(T0 + 11) == []
+
+
 async def test_store_queue_large_message_round_trip(store: Store) -> None:
     big = b"Subject: big\r\n\r\n" + b"y" * 200_000 + b"\r\n"
     qid = await store.queue.enqueue(big, "", ["a@r.test"], now=T0)

@@ -128,4 +128,52 @@ async def test_store_sieve_concurrent_tracking_answers_new_once(store: Store) ->
     assert sorted(answers) == [False] + [True] * 9
 
 
+async def test_store_sieve_create_only_and_update(store: Store) -> None:
+    ann = await _account(store)
+    first = await store.sieve.put(ann, "main", b"keep;", None, create_only=True, now=T0)
+    with pytest.raises(DuplicateUid):
+        await store.sieve.put(ann, "main", b"stop;", None, create_only=True)
+    assert (await store.sieve.get(ann, "main"))[1] == b"keep;"  # left alone
+    other = await store.sieve.put(ann, "other", b"discard;", None)
+    updated = await store.sieve.update(
+        ann, first.id, name="renamed", content=(b"stop;", b"C"), now=T0 + 1
+    )
+    assert (updated.id, updated.name, updated.size, updated.updated) == (
+        first.id,
+        "renamed",
+        5,
+        T0 + 1,
+    )
+    assert (await store.sieve.get(ann, "renamed"))[1] == b"stop;"
+    with pytest.raises(NoSuchItem):
+        await store.sieve.get(ann, "main")
+    with pytest.raises(DuplicateUid):
+        await store.sieve.update(ann, first.id, name="other", content=(b"keep;", None))
+    # All or nothing: the refused rename did not replace the source either.
+    assert (await store.sieve.get(ann, "renamed"))[1] == b"stop;"
+    assert (await store.sieve.get_by_id(ann, other.id))[1] == b"discard;"
+    with pytest.raises(NoSuchItem):
+        await store.sieve.update(ann, 10**9, name="x")
+    with pytest.raises(QuotaExceeded):
+        await store.sieve.update(ann, first.id, content=(b"x" * 11, None), max_size=10)
+
+
+async def test_store_sieve_concurrent_creates_of_one_name(store: Store) -> None:
+    ann = await _account(store)
+    outcomes: list[str] = []
+
+    async def create(i: int) -> None:
+        try:
+            await store.sieve.put(ann, "same", b"keep; # %d" % i, None, create_only=True)
+            outcomes.append("created")
+        except DuplicateUid:
+            outcomes.append("exists")
+
+    async with trio.open_nursery() as nursery:
+        for i in range(8):
+            nursery.start_soon(create, i)
+    assert sorted(outcomes) == ["created"] + ["exists"] * 7
+    assert [s.name for s in await store.sieve.list(ann)] == ["same"]
+
+
 __all__ = sorted(name for name in globals() if name.startswith("test_"))
