@@ -256,7 +256,7 @@ def stalwart_login_failed(kernel: Kernel, credentials: Credentials, reason: str)
 
     *When called:* by :mod:`kernel.login` when a SASL exchange fails in the SASL
     engine after a directory answered a ``kind="scram"`` lookup (a wrong
-    SCRAM-SHA-256 proof: only the engine can tell), so that the directory counts
+    SCRAM-SHA-1 or SCRAM-SHA-256 proof: only the engine can tell), so that the directory counts
     the failure as it counts wrong passwords (throttling, fail2ban feeds).
     Failures a directory decided itself are not reported again.
 

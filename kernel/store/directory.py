@@ -299,10 +299,14 @@ class Directory:
         ]
         # Recently verified pairs first (cheap), then argon2 for each in turn.
         prepared = _prepare(password)
-        matched = next(((d, a) for d, a in candidates if self._verified.known(d, password)), None)
+        matched = next(((d, a) for d, a in candidates if self._verified.known(d, prepared)), None)
         if matched is None:
             for digest, app_password in candidates:
-                if await self._verify(digest, password):
+                if await self._verified.check(
+                    digest,
+                    prepared,
+                    lambda d=digest: self._verify(d, password),
+                ):
                     matched = (digest, app_password)
                     break
         if matched is not None:

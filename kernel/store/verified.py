@@ -18,6 +18,10 @@ Implementation notes:
 * Entries live ``ttl`` seconds (default 10 minutes) and at most ``capacity``
   are kept, oldest first out. Process-local: nodes do not share it.
 * Called from the trio thread only (the directory's async methods).
+* :meth:`VerifiedSecrets.check` runs one check for identical checks in flight at
+  once: fifty connections of one client logging in together cost one argon2
+  run, not fifty. The others wait for its answer; if the first check ends
+  without one (cancelled, failed), each waiter runs its own.
 """
 
 from __future__ import annotations
@@ -27,8 +31,10 @@ import hmac
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import final
+
+import trio
 
 __all__ = ["VerifiedSecrets"]
 
@@ -49,6 +55,7 @@ class VerifiedSecrets:
         self._capacity = capacity
         self._clock = clock
         self._entries: OrderedDict[bytes, float] = OrderedDict()
+        self._pending: dict[bytes, _Pending] = {}
 
     def _digest(self, stored: str, password: str) -> bytes:
         message = stored.encode() + b"\x00" + password.encode("utf-8", "surrogatepass")
@@ -73,5 +80,38 @@ class VerifiedSecrets:
         while len(self._entries) > self._capacity:
             self._entries.popitem(last=False)
 
+    async def check(
+        self, stored: str, password: str, verify: Callable[[], Awaitable[bool]]
+    ) -> bool:
+        """Whether ``password`` verifies against ``stored``: remembered, or by
+        awaiting ``verify`` (once for identical checks in flight together)."""
+        if self.known(stored, password):
+            return True
+        key = self._digest(stored, password)
+        pending = self._pending.get(key)
+        if pending is not None:
+            await pending.done.wait()
+            if pending.ok is not None:
+                return pending.ok
+            return await self.check(stored, password, verify)  # no answer: check anew
+        pending = self._pending[key] = _Pending()
+        try:
+            pending.ok = await verify()
+        finally:
+            del self._pending[key]
+            pending.done.set()
+        if pending.ok:
+            self.remember(stored, password)
+        return pending.ok
+
     def __len__(self) -> int:
         return len(self._entries)
+
+
+@final
+class _Pending:
+    """A check in flight: its answer (None until it has one) and when it ended."""
+
+    def __init__(self) -> None:
+        self.ok: bool | None = None
+        self.done = trio.Event()

@@ -117,6 +117,36 @@ async def test_store_verified_logins_are_remembered_until_anything_changes(
     assert not (await d.authenticate("ann@example.org", "secret two")).ok
 
 
+async def test_store_concurrent_identical_logins_share_one_check(store: Store) -> None:
+    import argon2
+
+    class Counting(argon2.PasswordHasher):
+        calls = 0
+
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            Counting.calls += 1
+            return super().verify(hash, password)
+
+    hasher = Counting(time_cost=1, memory_cost=1024, parallelism=1)
+    d = Store(store.backend, hasher=hasher).directory
+    await d.add_domain("example.org")
+    # U+00AD is mapped to nothing by SASLprep: the remembered form is the prepared one.
+    await d.add_account("ann@example.org", "pass\u00adword")
+    results: list[bool] = []
+
+    async def login() -> None:
+        result = await d.authenticate("ann@example.org", "pass\u00adword")
+        results.append(bool(result and result.ok))
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(10):
+            nursery.start_soon(login)
+    assert results == [True] * 10
+    assert Counting.calls == 1  # one argon2 run for ten logins in flight together
+    assert (await d.authenticate("ann@example.org", "password")).ok  # SASLprep'd form
+    assert Counting.calls == 1  # remembered under the prepared password
+
+
 async def test_store_account_without_password_cannot_log_in(store: Store) -> None:
     await store.directory.add_domain("example.org")
     await store.directory.add_account("shared@example.org", None, kind="group")
