@@ -18,6 +18,7 @@ from kernel.store.rows import (
     principal_from_row,
 )
 from kernel.store.sql_filters import CompiledQuery, SqlMailReads
+from plugins.store_sqlite.search_index import fts_table
 
 __all__ = ["SCRAM_COLUMNS", "SqliteDialect", "SqliteReadOps", "header_contains"]
 
@@ -47,10 +48,10 @@ class SqliteDialect:
     """The SQL compiler's dialect for SQLite (``kernel.store.sql_filters.Dialect``).
 
     Text tests are ``instr`` on the case-folded texts; the FTS5 trigram index
-    (``search.email_fts``, with positions, in the search file that
-    :mod:`plugins.store_sqlite.search_index` fills) narrows them first for needles
-    of three characters or more: an email whose column holds every trigram of the
-    needle, in order, is a candidate, and so is every email the index has not
+    (``search.fts_<column>``, one table per column, with positions, in the search
+    file that :mod:`plugins.store_sqlite.search_index` fills) narrows them first for
+    needles of three characters or more: an email whose column holds every trigram
+    of the needle, in order, is a candidate, and so is every email the index has not
     reached yet.
     That lets false candidates through, never drops a true one,
     and the ``instr`` test is exact.
@@ -73,17 +74,19 @@ class SqliteDialect:
         # The index keeps positions (detail=full), so the needle is one phrase of
         # consecutive trigrams: the candidates are the emails holding it as a
         # substring, up to the tokenizer's case folding.
-        spec = "{" + " ".join(columns) + '} : "' + needle.replace('"', '""') + '"'
+        phrase = '"' + needle.replace('"', '""') + '"'
+        lookups = " UNION ALL ".join(
+            f"SELECT rowid FROM search.{fts_table(c)} WHERE {fts_table(c)} MATCH ?" for c in columns
+        )
         # Emails above the index's watermark are not indexed yet: they are all
         # candidates (plugins/store_sqlite/search_index.py; the indexer reads
         # email_text, so an email without a row there is never a match). One IN list
         # rather than "IN ... OR > upto", so an index on the email column can look
         # the candidates up instead of testing every row.
         return (
-            f"{email} IN (SELECT rowid FROM search.email_fts WHERE email_fts MATCH ?"
-            " UNION ALL SELECT email FROM email_text"
+            f"{email} IN ({lookups} UNION ALL SELECT email FROM email_text"
             " WHERE email > (SELECT value FROM search.state WHERE key = 'upto'))",
-            [spec],
+            [phrase] * len(columns),
         )
 
     def sort_text(self, expression: str) -> str:

@@ -11,7 +11,7 @@ import trio
 from kernel.store import Store
 from kernel.store.filters import Contains, Not
 from plugins.store_sqlite.connection import SqliteBackend
-from plugins.store_sqlite.search_index import search_path
+from plugins.store_sqlite.search_index import INDEXED_COLUMNS, fts_table, search_path
 
 CHEAP = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -37,7 +37,8 @@ async def open_store(path: Path) -> tuple[SqliteBackend, Store, int, int]:
 def indexed(path: Path) -> tuple[int, set[int]]:
     with sqlite3.connect(search_path(path)) as conn:
         (upto,) = conn.execute("SELECT value FROM state WHERE key = 'upto'").fetchone()
-        rows = {row[0] for row in conn.execute("SELECT rowid FROM email_fts")}
+        tables = " UNION ".join(f"SELECT rowid FROM {fts_table(c)}" for c in INDEXED_COLUMNS)
+        rows = {row[0] for row in conn.execute(tables)}
     return upto, rows
 
 
@@ -110,5 +111,39 @@ async def test_search_index_of_another_store_is_rebuilt(tmp_path: Path) -> None:
         assert indexed(path) == (only, {only})
         found = await store.emails.search(account, inbox, Contains("body", "kestrel"))
         assert [email for _, email in found] == [only]
+    finally:
+        await backend.aclose()
+
+
+async def test_search_index_of_an_older_format_is_rebuilt(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite3"
+    backend, store, account, inbox = await open_store(path)
+    try:
+        ids = [
+            (await store.emails.append(account, message(n, "plover"), [inbox])).email
+            for n in range(3)
+        ]
+        await caught_up(backend)
+    finally:
+        await backend.aclose()
+    # Format 1 held every column in one table; its file is replaced, not patched.
+    search = search_path(path)
+    for stale in tmp_path.glob(search.name + "*"):
+        stale.unlink()
+    with sqlite3.connect(search) as conn:
+        conn.executescript(
+            "CREATE VIRTUAL TABLE email_fts USING fts5(body, tokenize = 'trigram');"
+            "CREATE TABLE state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+            f"INSERT INTO state VALUES ('upto', {ids[-1]}), ('format', 1);"
+        )
+    backend, store, account, inbox = await open_store(path)
+    try:
+        await caught_up(backend)
+        assert indexed(path) == (ids[-1], set(ids))
+        with sqlite3.connect(search) as conn:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+        assert "email_fts" not in names
+        found = await store.emails.search(account, inbox, Contains("body", "plover"))
+        assert [email for _, email in found] == ids
     finally:
         await backend.aclose()
