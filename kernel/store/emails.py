@@ -63,6 +63,7 @@ from kernel.store.mail_records import (
     CopyResult,
     Email,
     EmailRow,
+    Mailbox,
     MailboxChanges,
     MailboxCounts,
     MailboxSnapshot,
@@ -144,7 +145,7 @@ class Emails:
         self,
         account: int,
         raw: bytes,
-        mailboxes: Sequence[int] | Callable[[ReadOps], Sequence[int]],
+        mailboxes: Sequence[int] | Callable[[list[Mailbox]], Sequence[int]],
         *,
         keywords: Iterable[str] = (),
         received_at: float | None = None,
@@ -153,8 +154,9 @@ class Emails:
         """Store ``raw`` in ``mailboxes``; durable when this returns.
 
         ``mailboxes`` may be a function that picks them inside the transaction
-        from what it reads (local delivery resolving its filings, without a read
-        of its own); it may be called again if the backend retries.
+        from the account's mailboxes as it sees them (local delivery resolving its
+        filings, without a read of its own); it may be called again if the
+        backend retries, and may only pick among the mailboxes it was given.
 
         ``delivered``: the email arrived by local delivery (not stored by its user
         through IMAP APPEND or JMAP); it is also logged under ``DELIVERY_KIND``.
@@ -183,21 +185,27 @@ class Emails:
             inline = None
 
         def append(ops: WriteOps, tx: _Tx) -> AppendResult:
-            if ops.principal_by_id(account) is None:
-                raise NoSuchItem(f"no account {account}")
-            # Take the account's change-log lock first, so that what is read below
-            # (quota use, mailboxes) is current on backends with concurrent writers.
+            # Take the account's change-log lock first (NoSuchItem if there is no
+            # such account), so that what is read below (quota use, mailboxes) is
+            # current on backends with concurrent writers.
             modseq = tx.modseq(account)
+            principal = ops.principal_by_id(account)
+            if principal is None:
+                raise NoSuchItem(f"no account {account}")
             if given is None:
                 assert callable(mailboxes)
-                targets = list(dict.fromkeys(mailboxes(ops)))
+                own = ops.mailboxes(account)
+                targets = list(dict.fromkeys(mailboxes(own)))
                 if not targets:
                     raise ValueError("an email must be in at least one mailbox")
+                ids = {m.id for m in own}
+                if any(mailbox not in ids for mailbox in targets):
+                    raise NoSuchItem(f"no mailbox {targets}")
             else:
                 targets = given
-            for mailbox in targets:
-                owned_mailbox(ops, account, mailbox)
-            check_quota(ops, account, prepared.size, 1)
+                for mailbox in targets:
+                    owned_mailbox(ops, account, mailbox)
+            check_quota(ops, account, prepared.size, 1, principal=principal)
             ops.put_blob(prepared.blob, inline, received, prepared.size)
             email = ops.insert_email(prepared.row(modseq, thread=0))
             ops.insert_email_text(email, prepared.text)

@@ -405,8 +405,13 @@ class WriteOps(ReadOps, Protocol):
         """Delete a mailbox (the caller checked it has no children)."""
         ...
 
-    def take_uid(self, mailbox: int) -> int:
-        """Allocate the mailbox's next UID (``uidnext``, then increment it)."""
+    def take_uid(self, mailbox: int, modseq: int, counts: tuple[int, int, int, int, int]) -> int:
+        """Allocate the mailbox's next UID for a message arriving at ``modseq``.
+
+        One statement increments ``uidnext``, sets the mailbox's ``modseq`` and adds
+        ``counts`` (messages, bytes, seen, seen-or-draft, deleted) to its counters
+        (see :meth:`adjust_mailbox_counts`); returns the UID, ``NoSuchItem`` if the
+        mailbox is gone."""
         ...
 
     def put_blob(self, blob: str, data: bytes | None, created: float, size: int) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from kernel.errors import NoSuchItem, QuotaExceeded
 from kernel.store.interfaces import ReadOps, WriteOps
 from kernel.store.mail_records import EmailRow, Mailbox, Membership
+from kernel.store.records import Principal
 
 __all__ = [
     "EMAIL_KIND",
@@ -76,10 +77,21 @@ def owned_email(ops: ReadOps, account: int, email: int) -> EmailRow:
     return row
 
 
-def check_quota(ops: ReadOps, account: int, adding: int, messages: int = 0) -> None:
+def check_quota(
+    ops: ReadOps,
+    account: int,
+    adding: int,
+    messages: int = 0,
+    *,
+    principal: Principal | None = None,
+) -> None:
     """Raise QuotaExceeded if ``adding`` bytes or ``messages`` new emails would take
-    the account over its storage or message-count quota (RFC 9208 §5.1, §5.2)."""
-    principal = ops.principal_by_id(account)
+    the account over its storage or message-count quota (RFC 9208 §5.1, §5.2).
+
+    ``principal``: the account's row, if the caller has just read it in this
+    transaction (after taking the account's change-log lock)."""
+    if principal is None:
+        principal = ops.principal_by_id(account)
     if principal is None:
         raise NoSuchItem(f"no account {account}")
     if adding > 0 and principal.quota and principal.used + adding > principal.quota:
@@ -126,10 +138,10 @@ def add_membership(
 ) -> int:
     """Put ``email`` (of ``size`` bytes, with ``keywords``) in ``mailbox`` under a new
     UID, counting it in the mailbox's counters; returns the UID."""
-    uid = ops.take_uid(mailbox)
+    # One statement takes the UID, counts the message and touches the mailbox.
+    uid = ops.take_uid(mailbox, modseq, (1, size, *_flag_counts(keywords)))
     ops.insert_membership(Membership(mailbox, uid, email, modseq))
-    ops.adjust_mailbox_counts(mailbox, 1, size, *_flag_counts(keywords))
-    touch_mailbox(ops, account, mailbox, modseq)
+    ops.record_change(account, modseq, MAILBOX_KIND, mailbox)
     return uid
 
 

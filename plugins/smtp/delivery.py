@@ -46,7 +46,6 @@ from plugins.smtp.transaction import Recipient, combine
 
 if TYPE_CHECKING:
     from kernel.boot import Kernel
-    from kernel.store.interfaces import ReadOps
     from plugins.smtp.session import Session
     from plugins.smtp.transaction import Transaction
 
@@ -158,21 +157,20 @@ class _Picker:
 
     Resolving the filings against the mailboxes as that transaction sees them
     spares the delivery a store read of its own, and a mailbox renamed or
-    deleted meanwhile cannot be picked. Called again if a backend retries the
+    deleted meanwhile cannot be picked. ``emails.append`` hands it the account's
+    mailboxes as that transaction sees them. Called again if a backend retries the
     transaction, so it starts afresh each time.
     """
 
-    __slots__ = ("account", "default", "filings", "paths", "role")
+    __slots__ = ("default", "filings", "paths", "role")
 
-    def __init__(self, account: int, filings: list[Filing], default: str, role: str) -> None:
-        self.account = account
+    def __init__(self, filings: list[Filing], default: str, role: str) -> None:
         self.filings = filings
         self.default = default
         self.role = role
         self.paths: dict[int, str] = {}
 
-    def __call__(self, ops: ReadOps) -> list[int]:
-        mailboxes = ops.mailboxes(self.account)
+    def __call__(self, mailboxes: list[Mailbox]) -> list[int]:
         self.paths = {}
         for filing in self.filings:
             chosen = _choose(mailboxes, filing, filing.mailbox or self.default, self.role)
@@ -262,7 +260,7 @@ async def _deliver_one(
             )
         else:
             # The common case: the mailboxes are picked inside the append's transaction.
-            picker = _Picker(recipient.account_id, group, default, role)
+            picker = _Picker(group, default, role)
             await kernel.store.emails.append(
                 recipient.account_id, copy, picker, keywords=sorted(keywords), delivered=True
             )

@@ -355,10 +355,13 @@ class PostgresWriteOps(PostgresReadOps):
         if cursor.rowcount == 0:
             raise NoSuchItem(f"no mailbox {mailbox}")
 
-    def take_uid(self, mailbox: int) -> int:
+    def take_uid(self, mailbox: int, modseq: int, counts: tuple[int, int, int, int, int]) -> int:
         row = self._one(
-            "UPDATE mailboxes SET uidnext = uidnext + 1 WHERE id = %s RETURNING uidnext - 1",
-            (mailbox,),
+            "UPDATE mailboxes SET uidnext = uidnext + 1, modseq = %s, "
+            "count_messages = count_messages + %s, count_bytes = count_bytes + %s, "
+            "count_seen = count_seen + %s, count_seen_or_draft = count_seen_or_draft + %s, "
+            "count_deleted = count_deleted + %s WHERE id = %s RETURNING uidnext - 1",
+            (modseq, *counts, mailbox),
         )
         if row is None:
             raise NoSuchItem(f"no mailbox {mailbox}")

@@ -275,16 +275,27 @@ class SqliteBackend:
         except sqlite3.Error as exc:
             for job in batch:
                 job.error = exc
-                job.finish()
+            _finish_all(batch)
             return
-        for job in batch:
-            conn.execute("SAVEPOINT job")
-            try:
+        # Optimistically without a savepoint per job (two statements each, and every
+        # statement is a trip through the GIL): if a job fails, the whole batch is
+        # rolled back and run again with one savepoint per job, so only the failed
+        # job's writes are undone. Store writes may be run again (the PostgreSQL
+        # backend retries them too), so the second run is safe.
+        try:
+            for job in batch:
                 job.result = job.fn(ops)
-            except BaseException as exc:  # the job's own failure; others go on
-                conn.execute("ROLLBACK TO job")
-                job.error = exc
-            conn.execute("RELEASE job")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):  # some errors end the transaction
+                conn.execute("ROLLBACK")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                for job in batch:
+                    job.error = exc
+                _finish_all(batch)
+                return
+            self._run_isolated(conn, ops, batch)
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -297,3 +308,16 @@ class SqliteBackend:
             self.statistics.writes += len(batch)
             self.search.wake()
         _finish_all(batch)
+
+    @staticmethod
+    def _run_isolated(conn: sqlite3.Connection, ops: SqliteWriteOps, batch: list[_Job]) -> None:
+        """Run each job of ``batch`` in its own savepoint: a failure undoes that job only."""
+        for job in batch:
+            job.result, job.error = None, None
+            conn.execute("SAVEPOINT job")
+            try:
+                job.result = job.fn(ops)
+            except BaseException as exc:  # the job's own failure; others go on
+                conn.execute("ROLLBACK TO job")
+                job.error = exc
+            conn.execute("RELEASE job")

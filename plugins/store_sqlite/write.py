@@ -38,7 +38,15 @@ def _scram_values(keys: ScramSecret | None) -> list[Any]:
 
 @final
 class SqliteWriteOps(SqliteReadOps):
-    """Reads and writes over the writer's connection."""
+    """Reads and writes over the writer's connection (one instance per writer thread)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(conn)
+        #: When this writer last logged a time mark per account: the next one is not
+        #: due before MARK_INTERVAL, so the check is skipped (a statement saved per
+        #: transaction). A mark lost to a rolled-back transaction comes at most one
+        #: interval late, which only keeps the log a little longer.
+        self._marked: dict[int, float] = {}
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Executed:
         try:
@@ -188,18 +196,23 @@ class SqliteWriteOps(SqliteReadOps):
         )
 
     def bump_modseq(self, account: int) -> int:
-        row = self._conn.execute(
-            "INSERT INTO account_state (account, modseq) VALUES (?, 1) "
-            "ON CONFLICT (account) DO UPDATE SET modseq = modseq + 1 RETURNING modseq",
-            (account,),
-        ).fetchone()
+        try:
+            row = self._conn.execute(
+                "INSERT INTO account_state (account, modseq) VALUES (?, 1) "
+                "ON CONFLICT (account) DO UPDATE SET modseq = modseq + 1 RETURNING modseq",
+                (account,),
+            ).fetchone()
+        except sqlite3.IntegrityError as exc:  # the account's row is gone
+            raise NoSuchItem(f"no account {account}") from exc
         modseq = int(row[0])
         now = time.time()
-        self._conn.execute(
-            "INSERT INTO log_marks (account, modseq, at) SELECT ?, ?, ? WHERE NOT EXISTS "
-            "(SELECT 1 FROM log_marks WHERE account = ? AND at > ?)",
-            (account, modseq, now, account, now - MARK_INTERVAL),
-        )
+        if now - self._marked.get(account, -MARK_INTERVAL) >= MARK_INTERVAL:
+            self._conn.execute(
+                "INSERT INTO log_marks (account, modseq, at) SELECT ?, ?, ? WHERE NOT EXISTS "
+                "(SELECT 1 FROM log_marks WHERE account = ? AND at > ?)",
+                (account, modseq, now, account, now - MARK_INTERVAL),
+            )
+            self._marked[account] = now
         return modseq
 
     def record_change(
@@ -261,10 +274,13 @@ class SqliteWriteOps(SqliteReadOps):
         if self._conn.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox,)).rowcount == 0:
             raise NoSuchItem(f"no mailbox {mailbox}")
 
-    def take_uid(self, mailbox: int) -> int:
+    def take_uid(self, mailbox: int, modseq: int, counts: tuple[int, int, int, int, int]) -> int:
         row = self._conn.execute(
-            "UPDATE mailboxes SET uidnext = uidnext + 1 WHERE id = ? RETURNING uidnext - 1",
-            (mailbox,),
+            "UPDATE mailboxes SET uidnext = uidnext + 1, modseq = ?, "
+            "count_messages = count_messages + ?, count_bytes = count_bytes + ?, "
+            "count_seen = count_seen + ?, count_seen_or_draft = count_seen_or_draft + ?, "
+            "count_deleted = count_deleted + ? WHERE id = ? RETURNING uidnext - 1",
+            (modseq, *counts, mailbox),
         ).fetchone()
         if row is None:
             raise NoSuchItem(f"no mailbox {mailbox}")

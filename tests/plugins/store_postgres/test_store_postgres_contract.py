@@ -299,14 +299,14 @@ async def test_postgres_email_ops_keep_the_transaction_usable(
         ops.put_blob(blob, b"data", 0, 4)
         ops.put_blob(blob, b"data", 0, 4)
         first, second = ops.insert_email(row(1)), ops.insert_email(row(1))
-        uid = ops.take_uid(inbox)
+        uid = ops.take_uid(inbox, 1, (1, 4, 0, 0, 0))
         ops.insert_membership(Membership(inbox, uid, first, 1))
         with pytest.raises(DuplicateUid):
             ops.insert_membership(Membership(inbox, uid + 1, first, 1))  # same email again
         with pytest.raises(DuplicateUid):
             ops.insert_membership(Membership(inbox, uid, second, 1))  # same UID again
         with pytest.raises(NoSuchItem):
-            ops.take_uid(-1)
+            ops.take_uid(-1, 1, (1, 4, 0, 0, 0))
         assert ops.add_keyword(first, "$seen") and not ops.add_keyword(first, "$seen")
         ops.add_thread_refs(ann, first, ["a@x", "a@x", "b@x"])
         ops.add_used(ann, -100)

@@ -78,6 +78,38 @@ async def test_sqlite_group_commit_batches_concurrent_writes(tmp_path: Path) -> 
         await backend.aclose()
 
 
+async def test_sqlite_failed_write_in_a_batch_undoes_only_its_own_writes(tmp_path: Path) -> None:
+    # Batches run without a savepoint per write until one fails; then the batch is
+    # rolled back and run again with savepoints, so the others still commit.
+    import trio
+
+    backend = await SqliteBackend.open(tmp_path / "s.sqlite3")
+    failures: list[Exception] = []
+
+    def failing(ops):  # type: ignore[no-untyped-def]
+        ops.insert_domain("failed.ex", 0)  # written, then undone with this write only
+        raise ValueError("refused")
+
+    async def write(fn) -> None:  # type: ignore[no-untyped-def]
+        try:
+            await backend.write(fn)
+        except ValueError as exc:
+            failures.append(exc)
+
+    try:
+        async with trio.open_nursery() as nursery:
+            for i in range(50):
+                nursery.start_soon(write, lambda ops, i=i: ops.insert_domain(f"{i}.ex", 0))
+                if i % 10 == 5:
+                    nursery.start_soon(write, failing)
+        assert len(failures) == 5
+        names = await backend.read(lambda ops: {d.name for d in ops.domains()})
+        assert names == {f"{i}.ex" for i in range(50)}
+        assert backend.statistics.commits < 55  # the batches still shared commits
+    finally:
+        await backend.aclose()
+
+
 async def test_sqlite_refuses_newer_schema(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     conn = sqlite3.connect(path)
