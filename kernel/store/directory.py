@@ -269,7 +269,7 @@ class Directory:
         local, domain = _split(address)
         if not local or not domain:
             return None
-        return await self._backend.read(lambda ops: _resolve(ops, local, domain))
+        return await self._backend.read(lambda ops: _resolve(ops, local, domain), small=True)
 
     # ---- authentication ----------------------------------------------------
 

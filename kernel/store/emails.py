@@ -123,8 +123,11 @@ class Emails:
         self._thread_counts: dict[tuple[int, int | None], tuple[int, int, int]] = {}
         self._thread_counts_lock = threading.Lock()
 
-    async def _write(self, fn: Callable[[WriteOps, _Tx], Any]) -> Any:
-        """Run ``fn(ops, tx)`` as one transaction, then announce what ``tx`` collected."""
+    async def _write(self, fn: Callable[[WriteOps, _Tx], Any], *, small: bool = False) -> Any:
+        """Run ``fn(ops, tx)`` as one transaction, then announce what ``tx`` collected.
+
+        ``small``: see :meth:`Backend.write`.
+        """
 
         def transaction(ops: WriteOps) -> tuple[Any, _Tx]:
             tx = _Tx(ops)
@@ -132,7 +135,7 @@ class Emails:
             tx.collect_grantees()
             return result, tx
 
-        result, tx = await self._backend.write(transaction)
+        result, tx = await self._backend.write(transaction, small=small)
         if self._publish is not None:
             for account, modseq in tx.modseqs.items():
                 for kind in (EMAIL_KIND, MAILBOX_KIND):
@@ -232,7 +235,8 @@ class Emails:
                 modseq=modseq,
             )
 
-        result: AppendResult = await self._write(append)
+        # One message's rows: small (Backend.write), it runs where the delivery runs.
+        result: AppendResult = await self._write(append, small=True)
         return result
 
     async def get(self, account: int, email: int) -> Email:

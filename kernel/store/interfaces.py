@@ -541,16 +541,26 @@ class WriteOps(ReadOps, Protocol):
 class Backend(Protocol):
     """A storage backend: runs functions of its operations."""
 
-    async def read(self, fn: Callable[[ReadOps], T]) -> T:
-        """Run ``fn`` in a worker thread against a consistent snapshot."""
+    async def read(self, fn: Callable[[ReadOps], T], *, small: bool = False) -> T:
+        """Run ``fn`` in a worker thread against a consistent snapshot.
+
+        ``small``: ``fn`` is a few indexed point lookups whose cost does not grow
+        with the data (e.g. resolving one recipient); a backend may then run it on
+        the calling thread, where it costs less than the trip to a worker thread.
+        """
         ...
 
-    async def write(self, fn: Callable[[WriteOps], T]) -> T:
+    async def write(self, fn: Callable[[WriteOps], T], *, small: bool = False) -> T:
         """Run ``fn`` as one atomic transaction; return once it is durable.
 
         If ``fn`` raises, nothing it did is kept and the exception propagates.
         The call is shielded from cancellation once submitted, so a caller always
         learns whether its write committed.
+
+        ``small``: ``fn`` writes a bounded handful of rows (e.g. one appended
+        message); a backend may then run it on the calling thread and hand only
+        the commit's fsync to a worker thread. Never for work that grows with
+        the data (deleting a mailbox, expunging many messages).
         """
         ...
 

@@ -165,7 +165,8 @@ class PostgresBackend:
         if self._closed:
             raise RuntimeError("the store is closed")
 
-    async def read(self, fn: Callable[[PostgresReadOps], T]) -> T:
+    async def read(self, fn: Callable[[PostgresReadOps], T], *, small: bool = False) -> T:
+        # ``small`` changes nothing here: every statement is a network round trip.
         self._check_open()
         return await trio.to_thread.run_sync(self._read, fn, limiter=self._limiter)
 
@@ -176,7 +177,7 @@ class PostgresBackend:
             with conn.transaction():
                 return fn(PostgresReadOps(conn))
 
-    async def write(self, fn: Callable[[PostgresWriteOps], T]) -> T:
+    async def write(self, fn: Callable[[PostgresWriteOps], T], *, small: bool = False) -> T:
         self._check_open()
         # Shielded: once started the write runs to the end; the caller must learn its outcome.
         with trio.CancelScope(shield=True):

@@ -53,18 +53,18 @@ class Recorder:
         self._enabled = enabled
         self.log: list[tuple[Any, Any, float]] = []
 
-    async def read(self, fn: Callable[[Any], Any]) -> Any:
+    async def read(self, fn: Callable[[Any], Any], *, small: bool = False) -> Any:
         if not self._enabled:
-            return await self._backend.read(fn)
+            return await self._backend.read(fn, small=small)
 
         def traced(ops: Any) -> Any:
             ops._conn = _Connection(ops._conn, self.log)
             return fn(ops)
 
-        return await self._backend.read(traced)
+        return await self._backend.read(traced, small=small)
 
-    async def write(self, fn: Callable[[Any], Any]) -> Any:
-        return await self._backend.write(fn)
+    async def write(self, fn: Callable[[Any], Any], *, small: bool = False) -> Any:
+        return await self._backend.write(fn, small=small)
 
 
 async def explain(backend: Any, statements: list[tuple[Any, Any, float]]) -> list[str]:
