@@ -61,6 +61,10 @@ def start_server(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # `python -c` puts the working directory first on sys.path: run in the checkout
+        # this file belongs to, so that a benchmark of another checkout (an older
+        # commit in a worktree) measures that code and not the caller's.
+        cwd=ROOT,
     )
     assert proc.stderr is not None
     port = 0
