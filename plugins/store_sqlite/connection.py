@@ -111,6 +111,17 @@ def _set_all(jobs: list[_Job]) -> None:
         job.done.set()
 
 
+def _begin(conn: sqlite3.Connection, batch: list[_Job]) -> bool:
+    """``BEGIN IMMEDIATE``; if it fails, every job of ``batch`` gets the error."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        for job in batch:
+            job.error = exc
+        return False
+    return True
+
+
 def _finish_all(jobs: list[_Job]) -> None:
     """Answer a committed batch: one trip into each waiting trio run, not one per job."""
     by_token: dict[trio.lowlevel.TrioToken, list[_Job]] = {}
@@ -383,11 +394,7 @@ class SqliteBackend:
 
     def _run_batch(self, conn: sqlite3.Connection, ops: SqliteWriteOps, batch: list[_Job]) -> bool:
         """Begin a transaction and run ``batch`` in it; False (errors set) if it cannot begin."""
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            for job in batch:
-                job.error = exc
+        if not _begin(conn, batch):
             return False
         # Optimistically without a savepoint per job (two statements each, and every
         # statement is a trip through the GIL): if a job fails, the whole batch is
@@ -400,11 +407,7 @@ class SqliteBackend:
         except BaseException:
             with contextlib.suppress(sqlite3.Error):  # some errors end the transaction
                 conn.execute("ROLLBACK")
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                for job in batch:
-                    job.error = exc
+            if not _begin(conn, batch):
                 return False
             self._run_isolated(conn, ops, batch)
         return True
