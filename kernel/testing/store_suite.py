@@ -11,6 +11,8 @@ so third-party backends run exactly what the built-in ones run.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import trio
 
@@ -79,35 +81,40 @@ async def test_store_authenticate_password(store: Store) -> None:
     assert disabled is not None and not disabled.ok and disabled.reason == "account disabled"
 
 
-async def test_store_verified_logins_are_remembered_until_anything_changes(
-    store: Store,
-) -> None:
+def _counting_hasher() -> Any:
+    """A cheap argon2 hasher that counts its ``verify`` calls in ``.calls``."""
     import argon2
 
     class Counting(argon2.PasswordHasher):
         calls = 0
 
         def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-            Counting.calls += 1
+            self.calls += 1
             return super().verify(hash, password)
 
-    hasher = Counting(time_cost=1, memory_cost=1024, parallelism=1)
+    return Counting(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+async def test_store_verified_logins_are_remembered_until_anything_changes(
+    store: Store,
+) -> None:
+    hasher = _counting_hasher()
     d = Store(store.backend, hasher=hasher).directory
     await d.add_domain("example.org")
     await d.add_account("ann@example.org", "secret one")
     assert (await d.authenticate("ann@example.org", "secret one")).ok
-    calls = Counting.calls
+    calls = hasher.calls
     assert (await d.authenticate("ann@example.org", "secret one")).ok
-    assert Counting.calls == calls  # remembered: no argon2 this time
+    assert hasher.calls == calls  # remembered: no argon2 this time
     for _ in range(2):  # failures are never remembered
         assert not (await d.authenticate("ann@example.org", "guess")).ok
-    assert Counting.calls == calls + 2
+    assert hasher.calls == calls + 2
     app = await d.add_app_password("ann@example.org", "phone")
     assert (await d.authenticate("ann@example.org", app)).ok
-    calls = Counting.calls
+    calls = hasher.calls
     app_login = await d.authenticate("ann@example.org", app)
     assert app_login.ok and app_login.attributes == {"app_password": "phone"}
-    assert Counting.calls == calls
+    assert hasher.calls == calls
     await d.revoke_app_password("ann@example.org", "phone")
     assert not (await d.authenticate("ann@example.org", app)).ok
     await d.set_password("ann@example.org", "secret two")
@@ -118,16 +125,7 @@ async def test_store_verified_logins_are_remembered_until_anything_changes(
 
 
 async def test_store_concurrent_identical_logins_share_one_check(store: Store) -> None:
-    import argon2
-
-    class Counting(argon2.PasswordHasher):
-        calls = 0
-
-        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-            Counting.calls += 1
-            return super().verify(hash, password)
-
-    hasher = Counting(time_cost=1, memory_cost=1024, parallelism=1)
+    hasher = _counting_hasher()
     d = Store(store.backend, hasher=hasher).directory
     await d.add_domain("example.org")
     # U+00AD is mapped to nothing by SASLprep: the remembered form is the prepared one.
@@ -142,9 +140,9 @@ async def test_store_concurrent_identical_logins_share_one_check(store: Store) -
         for _ in range(10):
             nursery.start_soon(login)
     assert results == [True] * 10
-    assert Counting.calls == 1  # one argon2 run for ten logins in flight together
+    assert hasher.calls == 1  # one argon2 run for ten logins in flight together
     assert (await d.authenticate("ann@example.org", "password")).ok  # SASLprep'd form
-    assert Counting.calls == 1  # remembered under the prepared password
+    assert hasher.calls == 1  # remembered under the prepared password
 
 
 async def test_store_account_without_password_cannot_log_in(store: Store) -> None:
