@@ -28,7 +28,7 @@ from kernel import backup
 from kernel.boot import installed_sections
 from kernel.config import KERNEL_SECTIONS, full_schema
 from kernel.errors import ConfigError, KernelError, PluginError
-from kernel.lifecycle import Kernel
+from kernel.lifecycle import Kernel, freeze_startup_objects
 from kernel.pluginmanager import PluginCatalog
 from kernel.specs import CommandSpec
 
@@ -129,6 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
         plugins=_plugin_list(args.plugins),
         handle_signals=True,
     )
+    freeze_startup_objects()
     trio.run(kernel.run)
     return 0
 

@@ -28,9 +28,9 @@ from kernel.mail import (
     decode_words,
     header_text,
     html_to_text,
-    parse_header_block,
     walk,
 )
+from kernel.mail.headers import scan_fields
 from kernel.store.filters import EmailFacts, normalise_text
 
 __all__ = [
@@ -119,9 +119,12 @@ def _body_text(raw: bytes, message: Message) -> str:
 def header_pairs(raw: bytes, message: Message) -> list[tuple[str, str]]:
     """(lower-case name, decoded unfolded value) of every top-level header field."""
     pairs = []
-    for field in parse_header_block(raw, message.start, message.root.header_end):
-        value = decode_words(header_text(field.value)).replace("\r", " ").replace("\n", " ")
-        pairs.append((field.lower_name, value))
+    fields, _ = scan_fields(raw, message.start, message.root.header_end)
+    for name, value_start, value_end, _, _ in fields:
+        text = decode_words(header_text(raw[value_start:value_end]))
+        if "\r" in text or "\n" in text:
+            text = text.replace("\r", " ").replace("\n", " ")
+        pairs.append((name.decode("latin-1").lower(), text))
     return pairs
 
 

@@ -128,11 +128,13 @@ class Session:
         return event
 
     async def _receive(self) -> bytes:
-        idle = not self.engine.in_transaction
-        if idle and self.kernel.draining:
+        if self.engine.in_transaction:
+            # Draining lets a transaction finish: no scope for watch_drain to cancel.
+            return await self.conn.receive_some()
+        if self.kernel.draining:
             raise _Shutdown
         with trio.CancelScope() as scope:
-            self._idle = scope if idle else None
+            self._idle = scope
             try:
                 return await self.conn.receive_some()
             finally:

@@ -24,10 +24,12 @@ import sys
 from pathlib import Path
 import trio
 from kernel import Kernel
+from kernel.lifecycle import freeze_startup_objects
 
 async def main(conf, data, plugins, user, password):
     kernel = Kernel(data_dir=data, layers=[Path(conf)], plugins=plugins.split(","),
                     handle_signals=True)
+    freeze_startup_objects()  # as `stalwart-kernel serve` does
     async with trio.open_nursery() as nursery:
         await nursery.start(kernel.run)
         directory = kernel.store.directory
