@@ -8,10 +8,11 @@ histograms on it, and the admin plugin serves :meth:`Metrics.render` to Promethe
 
 Implementation notes:
 
-- The only global state is the stdlib ``logging`` tree, and nothing is configured at
-  import time. :func:`configure_logging` installs one private handler on ``stalwart`` that
-  remembers which component levels it set, so a reload replaces it (never a second one)
-  and resets components that were dropped.
+- The only global state is the stdlib ``logging`` tree (and its switches that make each
+  record look up its thread and process, turned off since no format shows them), and
+  nothing is configured at import time. :func:`configure_logging` installs one private
+  handler on ``stalwart`` that remembers which component levels it set, so a reload
+  replaces it (never a second one) and resets components that were dropped.
 - Events and fields travel through ``extra``; the formatter renders them. Plain stdlib
   records under ``stalwart.*`` render too, with their formatted message as the event.
 - kv values that are empty or hold whitespace, ``"``, ``=`` or control characters are
@@ -160,6 +161,11 @@ def configure_logging(
     root_level = _level_number(level)
     levels = {name: _level_number(value) for name, value in (components or {}).items()}
 
+    # No line format shows the thread or process of a record: spare every record the
+    # lookups of their names and ids (the logging HOWTO's "Optimization" switches).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger(_ROOT)
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(old)

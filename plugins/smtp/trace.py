@@ -39,6 +39,7 @@ _DOMAIN = re.compile(
     r"(?:\.[A-Za-z0-9\x80-\U0010ffff](?:[A-Za-z0-9\x80-\U0010ffff-]*[A-Za-z0-9\x80-\U0010ffff])?)*$"
 )
 _LITERAL = re.compile(r"^\[[!-Z^-~]+\]$")
+_RETURN_PATH = re.compile(rb"return-path", re.IGNORECASE)
 _IANA_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -129,12 +130,18 @@ def compose(
     without its old ``Return-Path`` fields and the fields named in ``remove``."""
     dropped = {name.lower() for name in remove} | {"return-path"}
     body = message
-    fields, _ = scan_fields(message)
-    cuts = [
-        (start, end)
-        for name, _, _, start, end in fields
-        if name.decode("latin-1").lower() in dropped
-    ]
+    cuts = []
+    # Most messages have nothing to drop: no field to remove and no Return-Path in
+    # anything that could be their header (which ends at the first empty line at the
+    # latest), so they need no scan of their fields.
+    head = message.find(b"\r\n\r\n")
+    if remove or _RETURN_PATH.search(message, 0, len(message) if head < 0 else head + 2):
+        fields, _ = scan_fields(message)
+        cuts = [
+            (start, end)
+            for name, _, _, start, end in fields
+            if name.decode("latin-1").lower() in dropped
+        ]
     if cuts:
         parts, position = [], 0
         for start, end in cuts:

@@ -14,10 +14,13 @@ Implementation notes:
 * RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF; longer
   text is cut (on a UTF-8 character boundary). SASL challenges (334) are exempt:
   RFC 4954 §4 lets them be as long as the mechanism needs.
+* Most replies are the same few (``250 2.1.0 OK`` to every MAIL): :meth:`Reply.of`
+  and :meth:`Reply.serialize` remember recent ones (a reply is immutable).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import final
@@ -28,6 +31,8 @@ __all__ = ["MAX_REPLY_LINE", "Reply"]
 MAX_REPLY_LINE = 512
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STATUS = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
+#: How many distinct replies (and their bytes) are remembered.
+_REMEMBERED = 256
 
 
 def _clean(text: str, room: int) -> bytes:
@@ -69,7 +74,7 @@ class Reply:
     @classmethod
     def of(cls, code: int, status: str | None, *lines: str) -> Reply:
         """``Reply.of(250, "2.0.0", "OK")``."""
-        return cls(code, status, lines or ("",))
+        return _reply(code, status, lines or ("",))
 
     @property
     def positive(self) -> bool:
@@ -83,13 +88,23 @@ class Reply:
 
     def serialize(self) -> bytes:
         """The reply's bytes on the wire."""
-        out = bytearray()
-        code = str(self.code).encode("ascii")
-        prefix = (self.status + " ").encode("ascii") if self.status else b""
-        room = MAX_REPLY_LINE - len(code) - 1 - len(prefix) - 2
-        if self.code == 334:
-            room = 1 << 20
-        last = len(self.lines) - 1
-        for index, line in enumerate(self.lines):
-            out += code + (b" " if index == last else b"-") + prefix + _clean(line, room) + b"\r\n"
-        return bytes(out)
+        return _wire(self)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _reply(code: int, status: str | None, lines: tuple[str, ...]) -> Reply:
+    return Reply(code, status, lines)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _wire(reply: Reply) -> bytes:
+    out = bytearray()
+    code = str(reply.code).encode("ascii")
+    prefix = (reply.status + " ").encode("ascii") if reply.status else b""
+    room = MAX_REPLY_LINE - len(code) - 1 - len(prefix) - 2
+    if reply.code == 334:
+        room = 1 << 20
+    last = len(reply.lines) - 1
+    for index, line in enumerate(reply.lines):
+        out += code + (b" " if index == last else b"-") + prefix + _clean(line, room) + b"\r\n"
+    return bytes(out)

@@ -89,3 +89,17 @@ def test_compose_trace_and_header_edits() -> None:
     )
     assert count_received(out) == 2
     assert compose(b"\r\nbody", sender="", trace=b"") == b"Return-Path: <>\r\n\r\nbody"
+
+
+def test_compose_drops_return_path_only_from_the_header() -> None:
+    # Without header edits, an old Return-Path (any case) still goes.
+    message = b"Subject: s\r\nRETURN-PATH: <old@x>\r\n\r\nReturn-Path: <in the body>\r\n"
+    assert compose(message, sender="a@b", trace=b"") == (
+        b"Return-Path: <a@b>\r\nSubject: s\r\n\r\nReturn-Path: <in the body>\r\n"
+    )
+    # A header that ends with bare line feeds is scanned the same way.
+    bare = b"Return-Path: <old@x>\nSubject: s\n\nbody\n"
+    assert compose(bare, sender="", trace=b"") == b"Return-Path: <>\r\nSubject: s\n\nbody\n"
+    # Nothing to drop: the bytes after our fields are the message's own.
+    plain = b"Subject: s\r\n\r\nbody\r\n"
+    assert compose(plain, sender="", trace=b"T: 1\r\n") == b"Return-Path: <>\r\nT: 1\r\n" + plain
