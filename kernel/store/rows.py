@@ -6,6 +6,7 @@ here, so the records' shape is defined once whatever the dialect.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import fields
 from typing import Any
 
@@ -61,6 +62,14 @@ def mailbox_from_row(row: tuple[Any, ...] | None) -> Mailbox | None:
     """A :class:`Mailbox` from a row of :data:`MAILBOX_COLUMNS` (None stays None)."""
     if row is None:
         return None
+    return _mailbox(tuple(row))
+
+
+# Local delivery reads every mailbox of the account per message (to resolve its
+# filings) and most of those rows have not changed since the last message; a
+# Mailbox is immutable, so an unchanged row can give back the same one.
+@functools.lru_cache(maxsize=4096)
+def _mailbox(row: tuple[Any, ...]) -> Mailbox:
     mid, account, parent, name, role, order, subscribed, uidvalidity, uidnext, modseq = row
     return Mailbox(
         id=mid,
